@@ -1,0 +1,143 @@
+/**
+ * The authoring API: subclass {@link Agent}, give it a `static defaultState`, override the
+ * hooks you need and `handleMessage`. Only `state` moves and persists; instance fields are
+ * transient and rebuilt whenever the agent starts in a new process.
+ */
+import { NotHandledError } from './errors.ts';
+import type { AgentRef, Message, MessageInit } from './message.ts';
+
+/** Brand used to recognise Agent subclasses across separately loaded copies of taglets. */
+export const AGENT_BRAND: unique symbol = Symbol.for('taglets.agent') as never;
+
+/** Where an agent's code runs: its own child process (default) or the host's event loop. */
+export type RunnerKind = 'process' | 'inline';
+
+/** Fields every lifecycle event carries. */
+export interface LifecycleEvent {
+  agent_id: string;
+  host_name: string;
+  host_address: string;
+  timestamp: number;
+}
+export interface CreationEvent extends LifecycleEvent {
+  init: unknown;
+}
+export type DisposingEvent = LifecycleEvent;
+
+/** Options for sending a message to another agent. */
+export interface SendOptions {
+  priority?: number;
+  /** Milliseconds to wait for the reply. */
+  timeout?: number;
+}
+
+/** A handle on another agent, used from inside an agent. */
+export interface AgentHandle {
+  readonly ref: AgentRef;
+  send(kind: string, args?: Record<string, unknown>, options?: SendOptions): Promise<unknown>;
+  sendMessage(message: MessageInit): Promise<unknown>;
+  sendOneway(kind: string, args?: Record<string, unknown>, options?: SendOptions): Promise<void>;
+  info(): Promise<AgentSummary>;
+  dispose(): Promise<void>;
+}
+
+/** Mailbox counters of one agent. */
+export interface MailboxCounters {
+  queued_count: number;
+  in_flight_count: number;
+  delivered_count: number;
+  failed_count: number;
+}
+
+/** How a host describes one of its agents. */
+export interface AgentSummary {
+  agent_id: string;
+  agent_class: string;
+  host: string;
+  address: string;
+  active: boolean;
+  runner: RunnerKind;
+  pid: number | null;
+  crashed: boolean;
+  exitcode: number | null;
+  error: string | null;
+  created_at: number;
+  mailbox: MailboxCounters;
+}
+
+export interface CreateAgentOptions {
+  state?: unknown;
+  init?: unknown;
+  agentId?: string;
+}
+
+/** The capability boundary of an agent: everything it may do beyond its own state. */
+export interface AgentContext {
+  readonly agentId: string;
+  readonly agentClass: string;
+  readonly hostName: string;
+  readonly hostUrl: string;
+  /** A handle on another agent (by id on this host, or by a full ref). */
+  getProxy(target: string | AgentRef): AgentHandle;
+  /** Creates an agent on this host and waits for its `onCreation`. */
+  createAgent(agentClass: string, options?: CreateAgentOptions): Promise<AgentHandle>;
+  /** Summaries of the agents on this host. */
+  listAgents(): Promise<AgentSummary[]>;
+  /** Appends an event of kind `agent-event` with this data to the host's event log. */
+  emitEvent(name: string, data?: unknown): Promise<void>;
+}
+
+export abstract class Agent<S extends object = Record<string, unknown>> {
+  static readonly [AGENT_BRAND] = true;
+  /** The state a new agent starts with; given state is merged over a copy of it. */
+  static defaultState: unknown = {};
+  /** How many messages may be handled at once; 1 (serial) unless the class opts in. */
+  static concurrency = 1;
+  /** Where the agent's code runs. */
+  static runner: RunnerKind = 'process';
+
+  /** The agent's serializable state: the only thing that moves and persists. */
+  state!: S;
+  /** Set by the runtime before any hook runs. */
+  context!: AgentContext;
+
+  get agentId(): string {
+    return this.context.agentId;
+  }
+  get hostName(): string {
+    return this.context.hostName;
+  }
+  get hostUrl(): string {
+    return this.context.hostUrl;
+  }
+
+  /** Called once when the agent is created, with the creator's `init` value. */
+  onCreation(_init: unknown): void | Promise<void> {}
+  /** Called before the agent is disposed. */
+  onDisposing(_event: DisposingEvent): void | Promise<void> {}
+  /** Runs after the lifecycle reply (creation, arrival, activation); may run forever. */
+  run(): void | Promise<void> {}
+  /** Handles one message; the return value is the reply. */
+  handleMessage(message: Message): unknown {
+    return this.notHandled(message.kind);
+  }
+  /** Declines a message: the sender gets a {@link NotHandledError} (HTTP 422). */
+  notHandled(kind?: string): never {
+    throw new NotHandledError(
+      `${(this.constructor as { name: string }).name} does not handle message kind${kind ? ` '${kind}'` : ''}`,
+    );
+  }
+}
+
+/** The static side of an agent class. */
+export interface AgentClass {
+  new (): Agent<object>;
+  readonly name: string;
+  defaultState: unknown;
+  concurrency: number;
+  runner: RunnerKind;
+}
+
+export function isAgentClass(value: unknown): value is AgentClass {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[AGENT_BRAND] === true;
+}

@@ -1,0 +1,176 @@
+/**
+ * Runs one agent instance: imports its class, builds its state, calls hooks and handlers.
+ * The same shell serves the process runner (inside the child) and the inline runner (inside
+ * the host), so both behave identically; only the {@link HostBridge} differs.
+ */
+import type {
+  Agent,
+  AgentClass,
+  AgentContext,
+  AgentHandle,
+  AgentSummary,
+  CreateAgentOptions,
+  RunnerKind,
+  SendOptions,
+} from '../core/agent.ts';
+import { HandlerError, LifecycleError, NotHandledError, TagletsError } from '../core/errors.ts';
+import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
+import { loadAgentClass } from './class-loader.ts';
+
+/** Calls from an agent to its host (over IPC for child processes, direct for inline agents). */
+export interface HostBridge {
+  call(method: HostCallMethod, args: Record<string, unknown>): Promise<unknown>;
+}
+export type HostCallMethod = 'send' | 'create' | 'list' | 'info' | 'dispose' | 'emit';
+
+export interface LoadSpec {
+  agentId: string;
+  agentClass: string;
+  state: unknown;
+  hostName: string;
+  hostUrl: string;
+  root: string;
+}
+
+export type HookName = 'onCreation' | 'onDisposing';
+
+export interface LoadResult {
+  concurrency: number;
+  runner: RunnerKind;
+  state: unknown;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A copy of the class default with the given state merged over it (missing keys take defaults). */
+export function buildState(defaultState: unknown, given: unknown): unknown {
+  const base = defaultState === undefined ? {} : structuredClone(defaultState);
+  if (given === undefined || given === null) return base;
+  if (isPlainObject(base) && isPlainObject(given)) return { ...base, ...given };
+  return given;
+}
+
+class BridgeHandle implements AgentHandle {
+  readonly ref: AgentRef;
+  private readonly bridge: HostBridge;
+  constructor(bridge: HostBridge, ref: AgentRef) {
+    this.bridge = bridge;
+    this.ref = ref;
+  }
+  send(kind: string, args: Record<string, unknown> = {}, options: SendOptions = {}): Promise<unknown> {
+    return this.sendMessage({ kind, args, priority: options.priority, message_type: 'sync' }, options.timeout);
+  }
+  sendMessage(message: MessageInit, timeout?: number): Promise<unknown> {
+    return this.bridge.call('send', { ref: this.ref, message: new Message(message).toJSON(), timeout });
+  }
+  async sendOneway(kind: string, args: Record<string, unknown> = {}, options: SendOptions = {}): Promise<void> {
+    const message = new Message({ kind, args, priority: options.priority, message_type: 'oneway' }).toJSON();
+    await this.bridge.call('send', { ref: this.ref, message });
+  }
+  async info(): Promise<AgentSummary> {
+    return (await this.bridge.call('info', { ref: this.ref })) as AgentSummary;
+  }
+  async dispose(): Promise<void> {
+    await this.bridge.call('dispose', { ref: this.ref });
+  }
+}
+
+class ShellContext implements AgentContext {
+  readonly agentId: string;
+  readonly agentClass: string;
+  readonly hostName: string;
+  readonly hostUrl: string;
+  private readonly bridge: HostBridge;
+  constructor(spec: LoadSpec, bridge: HostBridge) {
+    this.agentId = spec.agentId;
+    this.agentClass = spec.agentClass;
+    this.hostName = spec.hostName;
+    this.hostUrl = spec.hostUrl;
+    this.bridge = bridge;
+  }
+  getProxy(target: string | AgentRef): AgentHandle {
+    const ref = typeof target === 'string' ? { host_url: this.hostUrl, agent_id: target } : target;
+    return new BridgeHandle(this.bridge, ref);
+  }
+  async createAgent(agentClass: string, options: CreateAgentOptions = {}): Promise<AgentHandle> {
+    const ref = (await this.bridge.call('create', {
+      agent_class: agentClass,
+      state: options.state,
+      init: options.init,
+      agent_id: options.agentId,
+    })) as AgentRef;
+    return new BridgeHandle(this.bridge, ref);
+  }
+  async listAgents(): Promise<AgentSummary[]> {
+    return (await this.bridge.call('list', {})) as AgentSummary[];
+  }
+  async emitEvent(name: string, data?: unknown): Promise<void> {
+    await this.bridge.call('emit', { name, data });
+  }
+}
+
+export class AgentShell {
+  readonly cls: AgentClass;
+  readonly agent: Agent<object>;
+  private constructor(cls: AgentClass, agent: Agent<object>) {
+    this.cls = cls;
+    this.agent = agent;
+  }
+
+  static async load(spec: LoadSpec, bridge: HostBridge): Promise<AgentShell> {
+    const cls = await loadAgentClass(spec.agentClass, spec.root);
+    const agent = new cls();
+    agent.state = buildState(cls.defaultState, spec.state) as object;
+    agent.context = new ShellContext(spec, bridge);
+    return new AgentShell(cls, agent);
+  }
+
+  loadResult(): LoadResult {
+    return {
+      concurrency: this.concurrency,
+      runner: this.cls.runner === 'inline' ? 'inline' : 'process',
+      state: this.agent.state,
+    };
+  }
+
+  get concurrency(): number {
+    const n = Number(this.cls.concurrency);
+    return Number.isInteger(n) && n >= 1 ? n : 1;
+  }
+
+  async hook(name: HookName, event: Record<string, unknown>): Promise<unknown> {
+    try {
+      if (name === 'onCreation') await this.agent.onCreation(event.init);
+      else await this.agent.onDisposing(event as never);
+    } catch (err) {
+      if (err instanceof TagletsError) throw err;
+      throw new LifecycleError(`${this.cls.name}.${name} failed: ${describe(err)}`);
+    }
+    return this.agent.state;
+  }
+
+  async handle(message: Message): Promise<unknown> {
+    try {
+      return await this.agent.handleMessage(message);
+    } catch (err) {
+      // A bare notHandled() does not know the kind; say which one was declined.
+      if (err instanceof NotHandledError && !err.message.includes(`'`)) {
+        throw new NotHandledError(`${this.cls.name} does not handle message kind '${message.kind}'`);
+      }
+      if (err instanceof TagletsError) throw err;
+      throw new HandlerError(`${this.cls.name} failed on '${message.kind}': ${describe(err)}`);
+    }
+  }
+
+  async run(): Promise<void> {
+    await this.agent.run();
+  }
+}

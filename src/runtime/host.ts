@@ -1,0 +1,462 @@
+/**
+ * The host: an agent table, one mailbox per agent, lifecycle and the event log. It knows
+ * nothing of HTTP; the server in `remote/` drives it and the composition root in
+ * `src/host.ts` wires the two together.
+ */
+import type { AgentSummary, RunnerKind } from '../core/agent.ts';
+import {
+  AgentCrashedError,
+  AgentNotFoundError,
+  ConflictError,
+  HostShuttingDownError,
+  TagletsError,
+  ValidationError,
+} from '../core/errors.ts';
+import { isValidAgentId, newId } from '../core/ids.ts';
+import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
+import type { HostBridge, HostCallMethod } from './agent-shell.ts';
+import { EventLog, type EventInput, type HostEvent } from './events.ts';
+import { InlineRunner } from './inline-runner.ts';
+import { Mailbox } from './mailbox.ts';
+import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
+import type { Runner, RunnerHandle, RunnerStatus } from './runner.ts';
+
+/** What a host needs to reach agents on other hosts (provided by `remote/`). */
+export interface RemoteAgents {
+  send(ref: AgentRef, message: MessageInit, options: { oneway: boolean; timeoutMs?: number }): Promise<unknown>;
+  create(hostUrl: string, body: CreateAgentRequest): Promise<AgentRef>;
+  info(ref: AgentRef): Promise<AgentSummary>;
+  dispose(ref: AgentRef): Promise<void>;
+}
+
+export interface HostOptions {
+  name: string;
+  /** Directory that relative class references resolve against. @default process.cwd() */
+  root?: string;
+  meshVersion?: string;
+  meshEnabled?: boolean;
+  tags?: string[];
+  properties?: Record<string, string>;
+  /** Runner for classes that do not declare one. @default 'process' */
+  defaultRunner?: RunnerKind;
+  processRunner?: ProcessRunnerOptions;
+  eventCapacity?: number;
+  remote?: RemoteAgents;
+}
+
+export interface CreateAgentRequest {
+  agent_class: string;
+  state?: unknown;
+  init?: unknown;
+  agent_id?: string;
+  /** Force a runner; otherwise the class's `static runner` decides. */
+  runner?: RunnerKind;
+}
+
+interface Delivery {
+  message: MessageInit;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Lifecycle of an entry in the agent table:
+ * - `active`: loaded, receiving messages;
+ * - `disposing`: being removed, no new messages;
+ * - `crashed`: its process died or `run()` threw; listed until disposed.
+ */
+type EntryStatus = 'active' | 'disposing' | 'crashed';
+
+class AgentEntry {
+  readonly id: string;
+  readonly agentClass: string;
+  readonly handle: RunnerHandle;
+  readonly mailbox = new Mailbox<Delivery>();
+  readonly createdAt = Date.now() / 1000;
+  status: EntryStatus = 'active';
+  exitcode: number | null = null;
+  error: string | null = null;
+  lastState: unknown;
+  constructor(id: string, agentClass: string, handle: RunnerHandle, state: unknown) {
+    this.id = id;
+    this.agentClass = agentClass;
+    this.handle = handle;
+    this.lastState = state;
+  }
+}
+
+const STATE_FETCH_TIMEOUT_MS = 2000;
+
+export class Host {
+  readonly name: string;
+  readonly root: string;
+  readonly meshVersion: string;
+  readonly meshEnabled: boolean;
+  readonly tags: string[];
+  readonly properties: Record<string, string>;
+  readonly events: EventLog;
+  readonly startedAt = Date.now();
+  private address = '';
+  private readonly agents = new Map<string, AgentEntry>();
+  /** Ids of creations in progress, so a concurrent create with the same id gets 409. */
+  private readonly reserved = new Set<string>();
+  private readonly runners: Record<RunnerKind, Runner>;
+  private readonly processRunner: ProcessRunner;
+  private readonly defaultRunner: RunnerKind;
+  private remote: RemoteAgents | undefined;
+  private shuttingDown = false;
+
+  constructor(options: HostOptions) {
+    this.name = options.name;
+    this.root = options.root ?? process.cwd();
+    this.meshVersion = options.meshVersion ?? 'dev';
+    this.meshEnabled = options.meshEnabled ?? true;
+    this.tags = [...new Set((options.tags ?? []).map((t) => t.toLowerCase()))].sort();
+    this.properties = { ...options.properties };
+    this.defaultRunner = options.defaultRunner ?? 'process';
+    this.processRunner = new ProcessRunner(options.processRunner);
+    this.runners = { process: this.processRunner, inline: new InlineRunner() };
+    this.remote = options.remote;
+    this.events = new EventLog(() => ({ host_name: this.name, host_address: this.address }), options.eventCapacity);
+  }
+
+  get url(): string {
+    return this.address;
+  }
+
+  /** Called once the HTTP server listens; starts the warm pool and logs `context-start`. */
+  started(address: string, remote?: RemoteAgents): void {
+    this.address = address;
+    if (remote) this.remote = remote;
+    this.processRunner.warm();
+    this.emit({ kind: 'context-start', data: { version: this.meshVersion } });
+  }
+
+  emit(input: EventInput): HostEvent {
+    return this.events.emit(input);
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  activeCount(): number {
+    let n = 0;
+    for (const e of this.agents.values()) if (e.status === 'active') n++;
+    return n;
+  }
+
+  runnerStatus(): Record<RunnerKind, RunnerStatus> {
+    return { process: this.runners.process.status(), inline: this.runners.inline.status() };
+  }
+
+  /** Pids of all agent child processes (idle, busy or stopping). */
+  childPids(): number[] {
+    return this.processRunner.pids();
+  }
+
+  isLocal(hostUrl: string | undefined | null): boolean {
+    return !hostUrl || hostUrl.replace(/\/+$/, '') === this.address;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async createAgent(request: CreateAgentRequest): Promise<AgentRef> {
+    if (this.shuttingDown) throw new HostShuttingDownError(`host '${this.name}' is shutting down`);
+    const agentId = request.agent_id ?? newId();
+    if (!isValidAgentId(agentId)) {
+      throw new ValidationError(
+        `agent_id '${agentId}' is invalid: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
+      );
+    }
+    if (this.agents.has(agentId) || this.reserved.has(agentId)) {
+      throw new ConflictError(`agent '${agentId}' already exists on host '${this.name}'; dispose it first or pick another agent_id`);
+    }
+    this.reserved.add(agentId);
+    try {
+      const runner = this.runners[request.runner ?? this.defaultRunner];
+      const spec = {
+        agentId,
+        agentClass: request.agent_class,
+        state: request.state,
+        hostName: this.name,
+        hostUrl: this.address,
+        root: this.root,
+      };
+      let { handle, state } = await runner.start(spec, this.bridgeFor(agentId));
+      // A class that declares another runner (`static runner`) moves there before any hook runs.
+      if (request.runner === undefined && handle.declaredRunner !== handle.kind) {
+        await handle.stop(true);
+        ({ handle, state } = await this.runners[handle.declaredRunner].start(spec, this.bridgeFor(agentId)));
+      }
+      try {
+        state = await handle.lifecycle('onCreation', { ...this.eventBase(agentId), init: request.init ?? null });
+      } catch (err) {
+        await handle.stop(false);
+        throw err;
+      }
+      const entry = new AgentEntry(agentId, request.agent_class, handle, state);
+      this.agents.set(agentId, entry);
+      handle.onExit((info) => this.onProcessExit(entry, info.code, info.signal));
+      this.emit({ kind: 'create', agent_id: agentId, agent_class: request.agent_class, data: { runner: handle.kind, pid: handle.pid } });
+      // run() starts after the lifecycle reply has been handed back.
+      setImmediate(() => this.startRun(entry));
+      return { host_url: this.address, agent_id: agentId };
+    } finally {
+      this.reserved.delete(agentId);
+    }
+  }
+
+  private startRun(entry: AgentEntry): void {
+    if (entry.status !== 'active') return;
+    entry.handle.startRun((error) => {
+      if (!error || entry.status !== 'active') return;
+      entry.status = 'crashed';
+      entry.error = `run() failed: ${error.error_type}: ${error.error}`;
+      this.failQueued(entry, new AgentCrashedError(`agent '${entry.id}' crashed: ${entry.error}`));
+      entry.handle.kill();
+      this.emit({ kind: 'agent-crashed', agent_id: entry.id, agent_class: entry.agentClass, error: entry.error });
+    });
+  }
+
+  private onProcessExit(entry: AgentEntry, code: number | null, signal: string | null): void {
+    if (entry.status !== 'active') return;
+    entry.status = 'crashed';
+    entry.exitcode = code ?? (signal ? -1 : null);
+    entry.error = `agent process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    this.failQueued(entry, new AgentCrashedError(`agent '${entry.id}' crashed: ${entry.error}`));
+    this.emit({
+      kind: 'agent-crashed',
+      agent_id: entry.id,
+      agent_class: entry.agentClass,
+      error: entry.error,
+      data: { exitcode: entry.exitcode, signal },
+    });
+  }
+
+  private failQueued(entry: AgentEntry, err: Error): void {
+    for (const d of entry.mailbox.drain()) {
+      entry.mailbox.failed++;
+      d.reject(err);
+    }
+  }
+
+  async dispose(agentId: string): Promise<void> {
+    const entry = this.require(agentId);
+    if (entry.status === 'disposing') throw new AgentNotFoundError(`agent '${agentId}' is already being disposed`);
+    const wasActive = entry.status === 'active';
+    entry.status = 'disposing';
+    this.failQueued(entry, new AgentNotFoundError(`agent '${agentId}' was disposed before the message was handled`));
+    let hookError: string | null = null;
+    if (wasActive) {
+      try {
+        await entry.handle.lifecycle('onDisposing', this.eventBase(agentId));
+      } catch (err) {
+        hookError = err instanceof Error ? err.message : String(err);
+      }
+      await entry.handle.stop(true);
+    } else {
+      entry.handle.kill();
+    }
+    this.agents.delete(agentId);
+    this.emit({ kind: 'dispose', agent_id: agentId, agent_class: entry.agentClass, error: hookError });
+  }
+
+  // ---- messages --------------------------------------------------------------------------
+
+  /**
+   * Queues a message for a local agent. Sync and future messages resolve to the handler's
+   * reply; oneway messages resolve to `null` as soon as they are queued.
+   */
+  sendMessage(agentId: string, init: MessageInit, oneway = false): Promise<unknown> {
+    const entry = this.agents.get(agentId);
+    if (!entry) return Promise.reject(this.notFound(agentId));
+    if (entry.status === 'crashed') {
+      return Promise.reject(new AgentCrashedError(`agent '${agentId}' has crashed (${entry.error}); dispose it`));
+    }
+    if (entry.status !== 'active') return Promise.reject(this.notFound(agentId));
+    const message = new Message({ ...init, message_type: oneway ? 'oneway' : init.message_type });
+    const reply = new Promise<unknown>((resolve, reject) => {
+      entry.mailbox.push({ message: message.toJSON(), resolve, reject }, message.priority);
+    });
+    this.pump(entry);
+    if (oneway) {
+      reply.catch((err: unknown) => {
+        this.emit({
+          kind: 'message-failed',
+          agent_id: agentId,
+          agent_class: entry.agentClass,
+          message_id: message.message_id,
+          error: err instanceof Error ? err.message : String(err),
+          data: { kind: message.kind, oneway: true },
+        });
+      });
+      return Promise.resolve(null);
+    }
+    return reply;
+  }
+
+  private pump(entry: AgentEntry): void {
+    const mailbox = entry.mailbox;
+    while (entry.status === 'active' && mailbox.inFlight < entry.handle.concurrency) {
+      const delivery = mailbox.shift();
+      if (!delivery) return;
+      mailbox.inFlight++;
+      entry.handle.deliver(delivery.message).then(
+        (value) => {
+          mailbox.inFlight--;
+          mailbox.delivered++;
+          delivery.resolve(value);
+          this.pump(entry);
+        },
+        (err: Error) => {
+          mailbox.inFlight--;
+          mailbox.failed++;
+          delivery.reject(err);
+          this.pump(entry);
+        },
+      );
+    }
+  }
+
+  // ---- queries ---------------------------------------------------------------------------
+
+  private require(agentId: string): AgentEntry {
+    const entry = this.agents.get(agentId);
+    if (!entry) throw this.notFound(agentId);
+    return entry;
+  }
+
+  private notFound(agentId: string): AgentNotFoundError {
+    return new AgentNotFoundError(`no agent '${agentId}' on host '${this.name}'`);
+  }
+
+  private summarize(entry: AgentEntry): AgentSummary {
+    return {
+      agent_id: entry.id,
+      agent_class: entry.agentClass,
+      host: this.name,
+      address: this.address,
+      active: entry.status === 'active',
+      runner: entry.handle.kind,
+      pid: entry.handle.pid,
+      crashed: entry.status === 'crashed',
+      exitcode: entry.exitcode,
+      error: entry.error,
+      created_at: entry.createdAt,
+      mailbox: entry.mailbox.counters(),
+    };
+  }
+
+  listAgents(): AgentSummary[] {
+    return [...this.agents.values()].map((e) => this.summarize(e));
+  }
+
+  getAgent(agentId: string): AgentSummary {
+    return this.summarize(this.require(agentId));
+  }
+
+  /** Summary plus the live state (or the last known one if the agent does not answer in 2 s). */
+  async getState(agentId: string): Promise<AgentSummary & { state: unknown; state_live: boolean }> {
+    const entry = this.require(agentId);
+    let live = false;
+    if (entry.status === 'active') {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<typeof STALE>((resolve) => {
+        timer = setTimeout(() => resolve(STALE), STATE_FETCH_TIMEOUT_MS);
+      });
+      const state = await Promise.race([entry.handle.state().catch(() => STALE), timeout]);
+      clearTimeout(timer);
+      if (state !== STALE) {
+        entry.lastState = state;
+        live = true;
+      }
+    }
+    return { ...this.summarize(entry), state: entry.lastState, state_live: live };
+  }
+
+  // ---- calls from agents -----------------------------------------------------------------
+
+  private eventBase(agentId: string): Record<string, unknown> {
+    return { agent_id: agentId, host_name: this.name, host_address: this.address, timestamp: Date.now() / 1000 };
+  }
+
+  private bridgeFor(agentId: string): HostBridge {
+    return { call: (method, args) => this.hostCall(agentId, method, args) };
+  }
+
+  private async hostCall(callerId: string, method: HostCallMethod, args: Record<string, unknown>): Promise<unknown> {
+    const ref = args.ref as AgentRef | undefined;
+    switch (method) {
+      case 'send': {
+        const message = args.message as MessageInit;
+        const sender = { host_url: this.address, agent_id: callerId };
+        const withSender = { ...message, sender: message.sender ?? sender };
+        const oneway = message.message_type === 'oneway';
+        if (this.isLocal(ref!.host_url)) return this.sendMessage(ref!.agent_id, withSender, oneway);
+        return this.requireRemote().send(ref!, withSender, { oneway, timeoutMs: args.timeout as number | undefined });
+      }
+      case 'create':
+        return this.createAgent(args as unknown as CreateAgentRequest);
+      case 'list':
+        return this.listAgents();
+      case 'info':
+        if (this.isLocal(ref!.host_url)) return this.getAgent(ref!.agent_id);
+        return this.requireRemote().info(ref!);
+      case 'dispose':
+        if (this.isLocal(ref!.host_url)) {
+          // An agent disposing itself must not wait for its own handler to finish.
+          if (ref!.agent_id === callerId) {
+            setImmediate(() => void this.dispose(callerId).catch(() => {}));
+            return null;
+          }
+          return this.dispose(ref!.agent_id);
+        }
+        return this.requireRemote().dispose(ref!);
+      case 'emit': {
+        const entry = this.agents.get(callerId);
+        this.emit({
+          kind: 'agent-event',
+          agent_id: callerId,
+          agent_class: entry?.agentClass ?? null,
+          data: { name: args.name, data: args.data ?? null },
+        });
+        return null;
+      }
+    }
+  }
+
+  private requireRemote(): RemoteAgents {
+    if (!this.remote) throw new TagletsError('this host has no client for remote agents');
+    return this.remote;
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+
+  /** Graceful stop: refuse new work, fail queued messages, stop every agent process. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const stops: Promise<void>[] = [];
+    for (const entry of this.agents.values()) {
+      const wasActive = entry.status === 'active';
+      entry.status = 'disposing';
+      this.failQueued(entry, new HostShuttingDownError(`host '${this.name}' is shutting down`));
+      stops.push(wasActive ? entry.handle.stop(false) : Promise.resolve(entry.handle.kill()));
+    }
+    await Promise.allSettled(stops);
+    this.agents.clear();
+    await Promise.all([this.runners.process.close(), this.runners.inline.close()]);
+    this.emit({ kind: 'context-shutdown' });
+  }
+
+  /** Hard stop: kill every child at once. */
+  kill(): void {
+    this.shuttingDown = true;
+    for (const entry of this.agents.values()) entry.handle.kill();
+    this.agents.clear();
+    this.runners.process.kill();
+  }
+}
+
+const STALE = Symbol('stale');
