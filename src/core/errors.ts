@@ -55,6 +55,10 @@ export class ValidationError extends TagletsError {
 export class BadRequestError extends TagletsError {
   override readonly status = 400;
 }
+/** The request body is not in a content type the route accepts. */
+export class UnsupportedMediaTypeError extends TagletsError {
+  override readonly status = 415;
+}
 /** The request body exceeds the host's limit. */
 export class PayloadTooLargeError extends TagletsError {
   override readonly status = 413;
@@ -118,6 +122,7 @@ const registry: Record<string, ErrorClass> = {
   ValidationError,
   BadRequestError,
   PayloadTooLargeError,
+  UnsupportedMediaTypeError,
   AuthenticationError,
   ForbiddenError,
   ConflictError,

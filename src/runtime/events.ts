@@ -44,6 +44,7 @@ export class EventLog {
   emit(input: EventInput): HostEvent {
     const event: HostEvent = {
       event_id: this.nextId++,
+      kind: input.kind,
       timestamp: Date.now() / 1000,
       agent_id: null,
       agent_class: null,

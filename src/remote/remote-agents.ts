@@ -1,0 +1,38 @@
+/** Lets a host reach agents on other hosts over HTTP (used for agent-to-agent calls). */
+import type { AgentSummary } from '../core/agent.ts';
+import type { AgentRef, MessageInit } from '../core/message.ts';
+import type { CreateAgentRequest, RemoteAgents } from '../runtime/host.ts';
+import { HostClient, type ClientOptions } from './client.ts';
+
+export class HttpRemoteAgents implements RemoteAgents {
+  private readonly clients = new Map<string, HostClient>();
+  private readonly options: ClientOptions;
+  constructor(options: ClientOptions = {}) {
+    this.options = options;
+  }
+  private client(url: string): HostClient {
+    let c = this.clients.get(url);
+    if (!c) {
+      c = new HostClient(url, this.options);
+      this.clients.set(url, c);
+    }
+    return c;
+  }
+  send(ref: AgentRef, message: MessageInit, options: { oneway: boolean; timeoutMs?: number }): Promise<unknown> {
+    return this.client(ref.host_url).sendMessage(ref.agent_id, message, options);
+  }
+  async create(hostUrl: string, body: CreateAgentRequest): Promise<AgentRef> {
+    const proxy = await this.client(hostUrl).createAgent(body.agent_class, {
+      state: body.state,
+      init: body.init,
+      ...(body.agent_id !== undefined ? { agentId: body.agent_id } : {}),
+    });
+    return proxy.ref;
+  }
+  info(ref: AgentRef): Promise<AgentSummary> {
+    return this.client(ref.host_url).getAgent(ref.agent_id);
+  }
+  dispose(ref: AgentRef): Promise<void> {
+    return this.client(ref.host_url).dispose(ref.agent_id);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * TypeBox schemas of every HTTP body and query the host accepts. Fastify validates requests
+ * against them before a handler runs, and `/openapi.json` is generated from them.
+ */
+import Type, { type Static } from 'typebox';
+import { AGENT_ID_PATTERN } from '../core/ids.ts';
+
+export const AgentRefSchema = Type.Object(
+  { host_url: Type.String({ minLength: 1 }), agent_id: Type.String({ minLength: 1 }) },
+  { additionalProperties: false },
+);
+
+export const AgentIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export type AgentIdParams = Static<typeof AgentIdParams>;
+
+export const CreateAgentBody = Type.Object(
+  {
+    agent_class: Type.String({
+      minLength: 3,
+      maxLength: 2048,
+      description: "Class reference '<specifier>#<Export>', e.g. './agents/counter.js#Counter'",
+    }),
+    state: Type.Optional(Type.Unknown({ description: 'Initial state, merged over the class defaultState' })),
+    init: Type.Optional(Type.Unknown({ description: 'Value passed to onCreation(init)' })),
+    agent_id: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN, description: 'Chosen id; 409 if taken' })),
+    runner: Type.Optional(Type.Union([Type.Literal('process'), Type.Literal('inline')])),
+  },
+  { additionalProperties: false },
+);
+export type CreateAgentBody = Static<typeof CreateAgentBody>;
+
+export const MessageSchema = Type.Object(
+  {
+    kind: Type.String({ minLength: 1, maxLength: 256 }),
+    args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    arg: Type.Optional(Type.Unknown()),
+    sender: Type.Optional(Type.Union([AgentRefSchema, Type.Null()])),
+    reply_to: Type.Optional(Type.Union([AgentRefSchema, Type.Null()])),
+    priority: Type.Optional(Type.Number({ description: '1 (lowest) .. 10 (highest); clamped' })),
+    message_type: Type.Optional(
+      Type.Union([
+        Type.Literal('sync'),
+        Type.Literal('future'),
+        Type.Literal('oneway'),
+        Type.Literal(0),
+        Type.Literal(1),
+        Type.Literal(2),
+      ]),
+    ),
+    timestamp: Type.Optional(Type.Number()),
+    message_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SendMessageBody = Type.Object(
+  {
+    message: MessageSchema,
+    oneway: Type.Optional(Type.Boolean({ default: false })),
+    activate_if_inactive: Type.Optional(Type.Boolean({ default: true })),
+    no_delay: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+const UintString = Type.String({ pattern: '^[0-9]{1,15}$' });
+
+export const EventsQuery = Type.Object({
+  since: Type.Optional(UintString),
+  limit: Type.Optional(UintString),
+});
+export type EventsQuery = Static<typeof EventsQuery>;
+
+export const ListAgentsQuery = Type.Object({
+  state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('all')])),
+  include_state: Type.Optional(Type.String({ pattern: '^(1|0|true|false|yes|no)$' })),
+});
+export type ListAgentsQuery = Static<typeof ListAgentsQuery>;
