@@ -42,7 +42,7 @@ export class EventLog {
   }
 
   emit(input: EventInput): HostEvent {
-    const event: HostEvent = {
+    const event = {
       event_id: this.nextId++,
       kind: input.kind,
       timestamp: Date.now() / 1000,
@@ -53,7 +53,7 @@ export class EventLog {
       error: null,
       ...this.origin(),
       ...input,
-    };
+    } as HostEvent;
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const listener of this.listeners) {
