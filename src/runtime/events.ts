@@ -42,9 +42,10 @@ export class EventLog {
   }
 
   emit(input: EventInput): HostEvent {
-    const event = {
+    const { kind, ...rest } = input;
+    const event: HostEvent = {
       event_id: this.nextId++,
-      kind: input.kind,
+      kind,
       timestamp: Date.now() / 1000,
       agent_id: null,
       agent_class: null,
@@ -52,8 +53,8 @@ export class EventLog {
       data: null,
       error: null,
       ...this.origin(),
-      ...input,
-    } as HostEvent;
+      ...rest,
+    };
     this.ring.push(event);
     if (this.ring.length > this.capacity) this.ring.shift();
     for (const listener of this.listeners) {
