@@ -10,7 +10,8 @@ import { AgentShell, type HostBridge, type HostCallMethod } from './agent-shell.
 import type { ChildToHost, HostToChild } from './ipc-protocol.ts';
 
 const send = (msg: ChildToHost): void => {
-  if (process.connected) process.send!(msg);
+  // A host that is gone cannot be told anything; the disconnect handler ends this process.
+  if (process.connected) process.send!(msg, undefined, undefined, () => {});
 };
 
 let shell: AgentShell | undefined;
