@@ -10,12 +10,15 @@
  * ```
  */
 import type { FastifyInstance } from 'fastify';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SqliteStore } from './persistence/sqlite-store.ts';
 import { HttpRemoteAgents } from './remote/remote-agents.ts';
 import { buildServer, type ServerOptions } from './remote/server.ts';
 import { Host, type HostOptions } from './runtime/host.ts';
 import { VERSION } from './version.ts';
 
-export interface StartHostOptions extends Omit<HostOptions, 'remote'>, ServerOptions {
+export interface StartHostOptions extends Omit<HostOptions, 'remote' | 'store'>, ServerOptions {
   /** Address to bind. @default '127.0.0.1' */
   bind?: string;
   /** Port to listen on; 0 picks a free one. @default 8765 */
@@ -37,14 +40,22 @@ export function resolveMeshVersion(explicit?: string): string {
   return explicit || process.env.TAGLETS_MESH_VERSION || `taglets-${VERSION}`;
 }
 
+/** `~/.taglets/hosts/<name>`. */
+export function defaultPersistenceDir(name: string): string {
+  return join(homedir(), '.taglets', 'hosts', name);
+}
+
 export async function startHost(options: StartHostOptions): Promise<RunningHost> {
-  const host = new Host({ ...options, meshVersion: resolveMeshVersion(options.meshVersion) });
+  const persistenceDir = resolve(options.persistenceDir ?? defaultPersistenceDir(options.name));
+  const store = new SqliteStore(join(persistenceDir, 'taglets.db'));
+  const host = new Host({ ...options, persistenceDir, store, meshVersion: resolveMeshVersion(options.meshVersion) });
   const server = await buildServer(host, options);
   const bind = options.bind ?? '127.0.0.1';
   try {
     await server.listen({ host: bind, port: options.port ?? 8765 });
   } catch (err) {
     host.kill();
+    await store.close();
     throw err;
   }
   const addr = server.server.address();

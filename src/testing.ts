@@ -9,7 +9,7 @@
  * ```
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,12 +144,23 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
   }
 }
 
-/** Whether a process with this pid is alive. */
+/** Whether a process with this pid is alive (a zombie, dead but not yet reaped, is not). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  // kill(pid, 0) succeeds for zombies too. Orphaned children (e.g. of a SIGKILLed host) are
+  // reaped by init, which in some containers does that only every few seconds.
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Format: "pid (comm) S ...": the state follows the last ')' since comm may contain one.
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }

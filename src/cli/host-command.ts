@@ -1,9 +1,7 @@
 /** `taglets host`: run a host in the foreground until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startHost } from '../host.ts';
+import { resolve } from 'node:path';
+import { defaultPersistenceDir, startHost } from '../host.ts';
 import type { HostEvent } from '../runtime/events.ts';
 import { CliError } from './output.ts';
 import { parseSize } from './units.ts';
@@ -97,12 +95,12 @@ Prints one line once ready:
       } catch (err) {
         throw new CliError(`--max-body-size: ${(err as Error).message}`);
       }
-      const persistenceDir = resolve(flags.persistenceDir ?? join(homedir(), '.taglets', 'hosts', flags.name));
-      mkdirSync(persistenceDir, { recursive: true });
+      const persistenceDir = resolve(flags.persistenceDir ?? defaultPersistenceDir(flags.name));
       let running;
       try {
         running = await startHost({
           name: flags.name,
+          persistenceDir,
           bind: flags.host,
           port: flags.port,
           root: resolve(flags.root ?? process.cwd()),

@@ -20,6 +20,7 @@ import { InlineRunner } from './inline-runner.ts';
 import { Mailbox } from './mailbox.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
 import type { Runner, RunnerHandle, RunnerStatus } from './runner.ts';
+import type { Store } from '../persistence/store.ts';
 
 /** What a host needs to reach agents on other hosts (provided by `remote/`). */
 export interface RemoteAgents {
@@ -31,6 +32,10 @@ export interface RemoteAgents {
 
 export interface HostOptions {
   name: string;
+  /** Durable store (inactive agents, queued messages, artifact metadata, …). */
+  store?: Store;
+  /** Directory for the host's data (store, blobs, work dirs). */
+  persistenceDir?: string;
   /** Directory that relative class references resolve against. @default process.cwd() */
   root?: string;
   meshVersion?: string;
@@ -95,6 +100,8 @@ export class Host {
   readonly tags: string[];
   readonly properties: Record<string, string>;
   readonly events: EventLog;
+  readonly store: Store | undefined;
+  readonly persistenceDir: string | undefined;
   readonly startedAt = Date.now();
   private address = '';
   private readonly agents = new Map<string, AgentEntry>();
@@ -108,6 +115,8 @@ export class Host {
 
   constructor(options: HostOptions) {
     this.name = options.name;
+    this.store = options.store;
+    this.persistenceDir = options.persistenceDir;
     this.root = options.root ?? process.cwd();
     this.meshVersion = options.meshVersion ?? 'dev';
     this.meshEnabled = options.meshEnabled ?? true;
@@ -448,6 +457,7 @@ export class Host {
     this.agents.clear();
     await Promise.all([this.runners.process.close(), this.runners.inline.close()]);
     this.emit({ kind: 'context-shutdown' });
+    await this.store?.close();
   }
 
   /** Hard stop: kill every child at once. */
