@@ -85,6 +85,25 @@ export interface AgentContext {
   listAgents(): Promise<AgentSummary[]>;
   /** Appends an event of kind `agent-event` with this data to the host's event log. */
   emitEvent(name: string, data?: unknown): Promise<void>;
+  /** Hosts of the mesh (sorted by name, url). */
+  availableHosts(options?: { onlineOnly?: boolean; includeSelf?: boolean }): Promise<MeshHost[]>;
+  isHostOnline(nameOrUrl: string): Promise<boolean>;
+  /** Waits until a host is known and online (HostError after `timeoutMs`, default 10 s). */
+  waitForHost(nameOrUrl: string, timeoutMs?: number): Promise<MeshHost>;
+}
+
+/** A host of the mesh as agents see it. */
+export interface MeshHost {
+  name: string;
+  url: string;
+  code_version: string;
+  online: boolean;
+  last_seen: number;
+  active_count: number;
+  inactive_count: number;
+  tags: string[];
+  properties: Record<string, string>;
+  error?: string | null;
 }
 
 export abstract class Agent<S extends object = Record<string, unknown>> {

@@ -16,12 +16,22 @@ import type {
 import { HandlerError, LifecycleError, NotHandledError, TagletsError } from '../core/errors.ts';
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
 import { loadAgentClass } from './class-loader.ts';
+import type { AvailableHostsOptions, HostRef } from './directory.ts';
 
 /** Calls from an agent to its host (over IPC for child processes, direct for inline agents). */
 export interface HostBridge {
   call(method: HostCallMethod, args: Record<string, unknown>): Promise<unknown>;
 }
-export type HostCallMethod = 'send' | 'create' | 'list' | 'info' | 'dispose' | 'emit';
+export type HostCallMethod =
+  | 'send'
+  | 'create'
+  | 'list'
+  | 'info'
+  | 'dispose'
+  | 'emit'
+  | 'hosts'
+  | 'host-online'
+  | 'wait-host';
 
 export interface LoadSpec {
   agentId: string;
@@ -114,6 +124,15 @@ class ShellContext implements AgentContext {
   }
   async emitEvent(name: string, data?: unknown): Promise<void> {
     await this.bridge.call('emit', { name, data });
+  }
+  async availableHosts(options: AvailableHostsOptions = {}): Promise<HostRef[]> {
+    return (await this.bridge.call('hosts', { ...options })) as HostRef[];
+  }
+  async isHostOnline(nameOrUrl: string): Promise<boolean> {
+    return (await this.bridge.call('host-online', { host: nameOrUrl })) as boolean;
+  }
+  async waitForHost(nameOrUrl: string, timeoutMs = 10_000): Promise<HostRef> {
+    return (await this.bridge.call('wait-host', { host: nameOrUrl, timeoutMs })) as HostRef;
   }
 }
 

@@ -15,6 +15,7 @@ import {
 import { isValidAgentId, newId } from '../core/ids.ts';
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
 import type { HostBridge, HostCallMethod } from './agent-shell.ts';
+import { StandaloneDirectory, type HostDirectory, type HostRef } from './directory.ts';
 import { EventLog, type EventInput, type HostEvent } from './events.ts';
 import { InlineRunner } from './inline-runner.ts';
 import { Mailbox } from './mailbox.ts';
@@ -112,6 +113,8 @@ export class Host {
   private readonly defaultRunner: RunnerKind;
   private remote: RemoteAgents | undefined;
   private shuttingDown = false;
+  /** Which hosts exist; the mesh replaces the standalone default. */
+  directory: HostDirectory = new StandaloneDirectory(() => this.selfRef());
 
   constructor(options: HostOptions) {
     this.name = options.name;
@@ -139,6 +142,22 @@ export class Host {
     if (remote) this.remote = remote;
     this.processRunner.warm();
     this.emit({ kind: 'context-start', data: { version: this.meshVersion } });
+  }
+
+  /** This host as a mesh entry. */
+  selfRef(): HostRef {
+    return {
+      name: this.name,
+      url: this.address,
+      code_version: this.meshVersion,
+      online: true,
+      last_seen: Date.now() / 1000,
+      active_count: this.activeCount(),
+      inactive_count: 0,
+      tags: this.tags,
+      properties: this.properties,
+      error: null,
+    };
   }
 
   emit(input: EventInput): HostEvent {
@@ -422,6 +441,12 @@ export class Host {
           return this.dispose(ref!.agent_id);
         }
         return this.requireRemote().dispose(ref!);
+      case 'hosts':
+        return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });
+      case 'host-online':
+        return this.directory.isHostOnline(String(args.host));
+      case 'wait-host':
+        return this.directory.waitForHost(String(args.host), args.timeoutMs as number | undefined);
       case 'emit': {
         const entry = this.agents.get(callerId);
         this.emit({
