@@ -154,6 +154,79 @@ Examples:
       }),
     );
 
+  const ticketFlags = (cmd: Command): Command =>
+    cmd
+      .option('--timeout-per-attempt <seconds>', 'seconds per transfer attempt', '10')
+      .option('--retries <n>', 'extra attempts after a failure', '0')
+      .option('--require <capability>', 'capability or tag the target must offer (repeatable)', (v: string, p: string[] = []) => [...p, v])
+      .option('--expect-version <version>', "the target's code version must equal this");
+  const ticketOf = (destination: string, o: { timeoutPerAttempt: string; retries: string; require?: string[]; expectVersion?: string }) => {
+    const timeout = Number(o.timeoutPerAttempt);
+    const retries = Number(o.retries);
+    if (!(timeout > 0)) throw new CliError(`--timeout-per-attempt must be > 0 seconds, got '${o.timeoutPerAttempt}'`);
+    if (!Number.isInteger(retries) || retries < 0) throw new CliError(`--retries must be an integer >= 0, got '${o.retries}'`);
+    return {
+      destination,
+      timeout,
+      retries,
+      required_capabilities: o.require ?? [],
+      expected_code_version: o.expectVersion ?? null,
+    };
+  };
+  type TicketOpts = Parameters<typeof ticketOf>[1];
+
+  ticketFlags(
+    agents
+      .command('dispatch')
+      .description('move an agent of the entry host to another host')
+      .argument('<agentId>', 'agent id')
+      .argument('<target>', 'target host name or URL'),
+  )
+    .addHelpText('after', '\nExample:\n  $ taglets agents dispatch counter-1 http://127.0.0.1:8766 --retries 2')
+    .action(
+      act(async (g, agentId: string, target: string, opts: TicketOpts) => {
+        const client = await entryClient(g);
+        const ref = await client.dispatch(agentId, ticketOf(target, opts));
+        if (g.json) printJson({ proxy: ref });
+        else process.stdout.write(`${ref.agent_id} now at ${ref.host_url}\n`);
+      }),
+    );
+
+  ticketFlags(
+    agents
+      .command('clone')
+      .description('copy an agent of the entry host (to another host, or the same one)')
+      .argument('<agentId>', 'agent id')
+      .argument('[target]', 'target host name or URL (default: the entry host)'),
+  )
+    .addHelpText('after', '\nExample:\n  $ taglets agents clone counter-1 beta')
+    .action(
+      act(async (g, agentId: string, target: string | undefined, opts: TicketOpts) => {
+        const client = await entryClient(g);
+        const ref = await client.clone(agentId, target === undefined ? null : ticketOf(target, opts));
+        if (g.json) printJson({ proxy: ref });
+        else process.stdout.write(`${ref.agent_id} at ${ref.host_url}\n`);
+      }),
+    );
+
+  ticketFlags(
+    agents
+      .command('retract')
+      .description('pull an agent from another host back to the entry host')
+      .argument('<agentId>', 'agent id')
+      .requiredOption('--from <url>', 'URL or host name of the host the agent is on now'),
+  )
+    .addHelpText('after', '\nExample:\n  $ taglets --entry http://127.0.0.1:8765 agents retract counter-1 --from http://127.0.0.1:8766')
+    .action(
+      act(async (g, agentId: string, opts: TicketOpts & { from: string }) => {
+        const home = await entryClient(g);
+        const remote = await entryClient({ ...g, entry: opts.from });
+        const ref = await remote.retract(agentId, ticketOf(home.url, opts));
+        if (g.json) printJson({ proxy: ref });
+        else process.stdout.write(`${ref.agent_id} now at ${ref.host_url}\n`);
+      }),
+    );
+
   agents
     .command('dispose')
     .description('dispose an agent (runs its onDisposing hook)')

@@ -24,6 +24,28 @@ export interface CreationEvent extends LifecycleEvent {
 }
 export type DisposingEvent = LifecycleEvent;
 
+/** Dispatch, retract and arrival hooks. */
+export interface MobilityEvent extends LifecycleEvent {
+  source_host_name: string;
+  source_host_address: string;
+  target_host_name: string | null;
+  target_host_address: string;
+  reason: 'dispatch' | 'retract';
+}
+
+/** Clone hooks (`onCloning`/`onCloned` on the source, `onClone` on the copy). */
+export interface CloneEvent extends LifecycleEvent {
+  source_agent_id: string;
+  clone_agent_id: string;
+  source_host_name: string;
+  source_host_address: string;
+  target_host_name: string | null;
+  target_host_address: string;
+}
+
+/** Where to move: a host name or URL, or a full transfer ticket. */
+export type MoveTarget = string | ({ destination: string } & Record<string, unknown>);
+
 /** Options for sending a message to another agent. */
 export interface SendOptions {
   priority?: number;
@@ -85,6 +107,10 @@ export interface AgentContext {
   listAgents(): Promise<AgentSummary[]>;
   /** Appends an event of kind `agent-event` with this data to the host's event log. */
   emitEvent(name: string, data?: unknown): Promise<void>;
+  /** Moves this agent to another host; resolves to its new location. */
+  dispatch(target: MoveTarget): Promise<AgentHandle>;
+  /** Copies this agent (to another host, or this one); resolves to the copy. */
+  clone(target?: MoveTarget): Promise<AgentHandle>;
   /** Hosts of the mesh (sorted by name, url). */
   availableHosts(options?: { onlineOnly?: boolean; includeSelf?: boolean }): Promise<MeshHost[]>;
   isHostOnline(nameOrUrl: string): Promise<boolean>;
@@ -104,6 +130,19 @@ export interface MeshHost {
   tags: string[];
   properties: Record<string, string>;
   error?: string | null;
+  /** CPUs the host may use (`os.availableParallelism()`). */
+  cpu_count?: number;
+  /** 1-minute load average divided by `cpu_count`. */
+  load_per_cpu?: number;
+  /** Bytes of memory still available to the host process. */
+  memory_available?: number;
+  /** Bytes of memory the host may use in total. */
+  memory_total?: number;
+  /**
+   * Seconds since epoch on the described host's own clock when it last described itself.
+   * Only compared with other heartbeats of the same host (orders gossip, never staleness).
+   */
+  heartbeat?: number;
 }
 
 export abstract class Agent<S extends object = Record<string, unknown>> {
@@ -134,6 +173,27 @@ export abstract class Agent<S extends object = Record<string, unknown>> {
   onCreation(_init: unknown): void | Promise<void> {}
   /** Called before the agent is disposed. */
   onDisposing(_event: DisposingEvent): void | Promise<void> {}
+  /** On the source host, before the agent leaves by dispatch; a throw cancels the move. */
+  onDispatching(_event: MobilityEvent): void | Promise<void> {}
+  /** On the source host, before the agent is retracted to its requester; a throw cancels. */
+  onReverting(_event: MobilityEvent): void | Promise<void> {}
+  /** On the target host after a dispatch or retract, before `run()`; a throw refuses the arrival. */
+  onArrival(_event: MobilityEvent): void | Promise<void> {}
+  /** On the source, before the copy is made; a throw cancels the clone. */
+  onCloning(_event: CloneEvent): void | Promise<void> {}
+  /** On the source, after the copy arrived. */
+  onCloned(_event: CloneEvent): void | Promise<void> {}
+  /** On the copy, before its `run()`; a throw refuses the clone. */
+  onClone(_event: CloneEvent): void | Promise<void> {}
+
+  /** Moves this agent to `target` (host name, URL or ticket). Resolves to the agent's new location. */
+  dispatch(target: MoveTarget): Promise<AgentHandle> {
+    return this.context.dispatch(target);
+  }
+  /** Copies this agent to `target` (default: this host). Resolves to the copy. */
+  clone(target?: MoveTarget): Promise<AgentHandle> {
+    return this.context.clone(target);
+  }
   /** Runs after the lifecycle reply (creation, arrival, activation); may run forever. */
   run(): void | Promise<void> {}
   /** Handles one message; the return value is the reply. */

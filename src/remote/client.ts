@@ -3,10 +3,24 @@
  * wire codec for bodies, and errors rebuilt from `{error_type, error}` into taglets errors.
  */
 import { Agent as Dispatcher, request } from 'undici';
-import type { AgentSummary } from '../core/agent.ts';
+import type { AgentSummary, MeshHost } from '../core/agent.ts';
+import { Readable } from 'node:stream';
 import { decode, encode } from '../core/codec.ts';
+import { ENVELOPE_CONTENT_TYPE, encodeEnvelope, type Envelope } from '../core/envelope.ts';
+import type { TicketInit } from '../core/ticket.ts';
 import { RemoteHostError, TimeoutError, errorFromWire, isWireError } from '../core/errors.ts';
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
+import type { ArtifactRef } from '../core/artifact.ts';
+import { ValidationError } from '../core/errors.ts';
+import { unlink } from 'node:fs/promises';
+import {
+  downloadArtifact,
+  uploadArtifact,
+  type ArtifactSource,
+  type DownloadArtifactOptions,
+  type DownloadedArtifact,
+  type UploadArtifactOptions,
+} from './artifact-client.ts';
 
 let sharedDispatcher: Dispatcher | undefined;
 /** One keep-alive connection pool per process, shared by every client. */
@@ -80,16 +94,26 @@ export class HostClient {
     this.dispatcher = options.dispatcher ?? defaultDispatcher();
   }
 
-  /** Performs one call; non-2xx answers throw the taglets error they carry. */
-  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+  /** Performs one JSON call; non-2xx answers throw the taglets error they carry. */
+  call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+    return body === undefined
+      ? this.raw<T>(method, path, undefined, undefined, options)
+      : this.raw<T>(method, path, encode(body), 'application/json', options);
+  }
+
+  /** Performs one call with a prepared body (JSON text, bytes or a stream). */
+  async raw<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    payload: string | Buffer | Readable | undefined,
+    contentType: string | undefined,
+    options: CallOptions & { contentLength?: number } = {},
+  ): Promise<T> {
     const timeout = options.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    let payload: string | undefined;
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      payload = encode(body);
-    }
+    if (contentType) headers['content-type'] = contentType;
+    if (options.contentLength !== undefined) headers['content-length'] = String(options.contentLength);
     let res;
     try {
       res = await request(`${this.url}${path}`, {
@@ -123,6 +147,70 @@ export class HostClient {
     return data as T;
   }
 
+  /** A call whose answer body is streamed (downloads); non-2xx answers throw the taglets error they carry. */
+  async stream(
+    method: 'GET',
+    path: string,
+    options: CallOptions = {},
+  ): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined>; body: Readable }> {
+    const timeout = options.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = {};
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    let res;
+    try {
+      res = await request(`${this.url}${path}`, { method, headers, dispatcher: this.dispatcher, headersTimeout: timeout, bodyTimeout: timeout });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'UND_ERR_HEADERS_TIMEOUT') throw new TimeoutError(`${method} ${this.url}${path} got no answer within ${timeout} ms`);
+      throw new RemoteHostError(`cannot reach host at ${this.url} (${method} ${path}): ${code || (err as Error).message}`);
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      let data: unknown = null;
+      try {
+        data = text ? decode(text) : null;
+      } catch {
+        /* not JSON */
+      }
+      if (isWireError(data)) throw errorFromWire(data, res.statusCode);
+      throw new RemoteHostError(`host at ${this.url} answered ${res.statusCode} to ${method} ${path}`);
+    }
+    return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  // ---- artifacts -------------------------------------------------------------------------
+
+  /**
+   * Streams a file (path), bytes or a stream to this host as an artifact. From a file the
+   * sha256 is computed while reading and compared with what the host stored (a mismatch
+   * deletes the hosted copy and throws ArtifactChecksumError); `move` deletes the file after.
+   */
+  uploadArtifact(source: ArtifactSource, options: UploadArtifactOptions = {}): Promise<ArtifactRef> {
+    return uploadArtifact(this, source, options);
+  }
+
+  /**
+   * Downloads an artifact into `outPath` (a file, or a directory to keep the artifact's name)
+   * through a temp file verified against the host's size and sha256, then renamed into place.
+   * `move` deletes the hosted artifact afterwards.
+   */
+  downloadArtifact(artifactId: string, outPath: string, options: DownloadArtifactOptions = {}): Promise<DownloadedArtifact> {
+    return downloadArtifact(this, artifactId, outPath, options);
+  }
+
+  async artifactInfo(artifactId: string, options?: CallOptions): Promise<ArtifactRef> {
+    return (await this.call<{ artifact: ArtifactRef }>('GET', `/artifacts/${encodeURIComponent(artifactId)}/metadata`, undefined, options)).artifact;
+  }
+
+  async listArtifacts(options: { owner?: string } & CallOptions = {}): Promise<ArtifactRef[]> {
+    const qs = options.owner ? `?owner_agent_id=${encodeURIComponent(options.owner)}` : '';
+    return (await this.call<{ artifacts: ArtifactRef[] }>('GET', `/artifacts${qs}`, undefined, options)).artifacts;
+  }
+
+  async deleteArtifact(artifactId: string, options?: CallOptions): Promise<void> {
+    await this.call('DELETE', `/artifacts/${encodeURIComponent(artifactId)}`, undefined, options);
+  }
+
   health(options?: CallOptions): Promise<HostHealth> {
     return this.call('GET', '/health', undefined, options);
   }
@@ -149,6 +237,15 @@ export class HostClient {
     return new AgentProxy(this, agentId);
   }
 
+  /** A client for another host with the same key, timeout and connection pool. */
+  sibling(url: string): HostClient {
+    return new HostClient(url, {
+      ...(this.apiKey ? { apiKey: this.apiKey } : {}),
+      timeoutMs: this.timeoutMs,
+      dispatcher: this.dispatcher,
+    });
+  }
+
   getAgent(agentId: string): Promise<AgentSummary> {
     return this.call('GET', `/agents/${encodeURIComponent(agentId)}`);
   }
@@ -170,12 +267,60 @@ export class HostClient {
     await this.call('POST', `/agents/${encodeURIComponent(agentId)}/dispose`, {});
   }
 
+  /** Sends an agent envelope as one streamed binary body; resolves to the arrived agent's ref. */
+  async transfer(envelope: Envelope, options: CallOptions = {}): Promise<AgentRef> {
+    const chunks = encodeEnvelope(envelope);
+    const length = chunks.reduce((n, c) => n + c.length, 0);
+    const { proxy } = await this.raw<{ proxy: AgentRef }>('POST', '/transfers', Readable.from(chunks), ENVELOPE_CONTENT_TYPE, {
+      ...options,
+      contentLength: length,
+    });
+    return proxy;
+  }
+
+  /** Moves an agent of this host to `target` (host name, URL or ticket). */
+  async dispatch(agentId: string, target: TicketInit | string, options: CallOptions = {}): Promise<AgentRef> {
+    const body = typeof target === 'string' ? { target } : { ticket: target };
+    return (await this.call<{ proxy: AgentRef }>('POST', `/agents/${encodeURIComponent(agentId)}/dispatch`, body, { timeoutMs: options.timeoutMs ?? 0 })).proxy;
+  }
+
+  /** Copies an agent of this host to `target` (this host when omitted). */
+  async clone(agentId: string, target?: TicketInit | string | null, options: CallOptions = {}): Promise<AgentRef> {
+    const body = target == null ? {} : typeof target === 'string' ? { target } : { ticket: target };
+    return (await this.call<{ proxy: AgentRef }>('POST', `/agents/${encodeURIComponent(agentId)}/clone`, body, { timeoutMs: options.timeoutMs ?? 0 })).proxy;
+  }
+
+  /** Asks this host to send its agent back to `target` (the requester). */
+  async retract(agentId: string, target: TicketInit | string, options: CallOptions = {}): Promise<AgentRef> {
+    const body = typeof target === 'string' ? { target } : { ticket: target };
+    return (await this.call<{ proxy: AgentRef }>('POST', `/agents/${encodeURIComponent(agentId)}/retract`, body, { timeoutMs: options.timeoutMs ?? 0 })).proxy;
+  }
+
+  /** `GET /hosts`: every host the mesh of this host knows (itself included, offline ones too). */
+  async hosts(options?: CallOptions): Promise<MeshHost[]> {
+    return (await this.call<{ hosts: MeshHost[] }>('GET', '/hosts', undefined, options)).hosts;
+  }
+
+  /**
+   * `POST /hosts/join`: registers `ref` with this host's mesh; answers with the host itself and
+   * the online hosts it knows. ConflictError when the mesh versions differ or it has no mesh.
+   */
+  joinMesh(ref: MeshHost, options?: CallOptions): Promise<MeshJoinReply> {
+    return this.call('POST', '/hosts/join', ref, options);
+  }
+
   async events(options: { since?: number; limit?: number } = {}): Promise<HostEventRecord[]> {
     const q = new URLSearchParams();
     if (options.since !== undefined) q.set('since', String(options.since));
     if (options.limit !== undefined) q.set('limit', String(options.limit));
     return (await this.call<{ events: HostEventRecord[] }>('GET', `/events${q.size ? `?${q}` : ''}`)).events;
   }
+}
+
+/** Answer of `POST /hosts/join`. */
+export interface MeshJoinReply {
+  self: MeshHost;
+  hosts: MeshHost[];
 }
 
 export interface HostEventRecord {
@@ -193,6 +338,20 @@ export interface HostEventRecord {
 
 export interface SendOptions extends CallOptions {
   priority?: number;
+}
+
+export interface SendArtifactOptions extends SendOptions {
+  /** Message arg that carries the ArtifactRef. @default 'artifact' */
+  argName?: string;
+  /** Delete the local file after the agent handled the message. */
+  move?: boolean;
+  /** Artifact name. @default the file's base name */
+  name?: string;
+  /** Other message args. */
+  args?: Record<string, unknown>;
+  compression?: string | null;
+  /** Seconds since the epoch; 0 = never. */
+  expiresAt?: number;
 }
 
 /** A reply that arrives later: check `available`, `wait()` for it, or `get()` it. */
@@ -265,6 +424,48 @@ export class AgentProxy {
   sendFuture<T = unknown>(kind: string, args: Record<string, unknown> = {}, options: SendOptions = {}): FutureReply<T> {
     const p = this.client.sendMessage(this.agentId, { kind, args, priority: options.priority, message_type: 'future' }, options);
     return new FutureReply(p as Promise<T>);
+  }
+  /** Moves the agent to `target`; resolves to a proxy at its new host. */
+  async dispatch(target: TicketInit | string, options: CallOptions = {}): Promise<AgentProxy> {
+    return this.follow(await this.client.dispatch(this.agentId, target, options));
+  }
+  /** Copies the agent (to `target`, or its own host); resolves to a proxy of the copy. */
+  async clone(target?: TicketInit | string | null, options: CallOptions = {}): Promise<AgentProxy> {
+    return this.follow(await this.client.clone(this.agentId, target, options));
+  }
+  /** Pulls the agent back to `toHostUrl` (default: the host this proxy's client knows as home). */
+  async retract(toHostUrl: string, options: CallOptions = {}): Promise<AgentProxy> {
+    return this.follow(await this.client.retract(this.agentId, toHostUrl, options));
+  }
+  private follow(ref: AgentRef): AgentProxy {
+    if (ref.host_url === this.client.url) return new AgentProxy(this.client, ref.agent_id);
+    return new AgentProxy(this.client.sibling(ref.host_url), ref.agent_id);
+  }
+  /**
+   * Uploads `source` (a file path, bytes or a stream) to this agent's host as an artifact
+   * owned by the agent, puts its {@link ArtifactRef} into `args[argName]` and sends `kind`.
+   * If the message fails the artifact is deleted; with `move` the local file is deleted
+   * after the agent handled the message. Resolves to the agent's reply.
+   */
+  async sendArtifact<T = unknown>(kind: string, source: ArtifactSource, options: SendArtifactOptions = {}): Promise<T> {
+    const { argName = 'artifact', move = false, name, args = {}, compression, expiresAt, ...sendOptions } = options;
+    if (move && typeof source !== 'string') throw new ValidationError('sendArtifact: move needs a file path as the source');
+    const ref = await this.client.uploadArtifact(source, {
+      owner: this.agentId,
+      ...(name !== undefined ? { name } : {}),
+      ...(compression !== undefined ? { compression } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(sendOptions.timeoutMs !== undefined ? { timeoutMs: sendOptions.timeoutMs } : {}),
+    });
+    let reply: T;
+    try {
+      reply = await this.send<T>(kind, { ...args, [argName]: ref }, sendOptions);
+    } catch (err) {
+      await this.client.deleteArtifact(ref.artifact_id).catch(() => {});
+      throw err;
+    }
+    if (move) await unlink(source as string);
+    return reply;
   }
   info(): Promise<AgentSummary> {
     return this.client.getAgent(this.agentId);

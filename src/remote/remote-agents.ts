@@ -1,6 +1,9 @@
 /** Lets a host reach agents on other hosts over HTTP (used for agent-to-agent calls). */
 import type { AgentSummary } from '../core/agent.ts';
+import type { Envelope } from '../core/envelope.ts';
+import { AgentNotFoundError } from '../core/errors.ts';
 import type { AgentRef, MessageInit } from '../core/message.ts';
+import type { TargetProfile } from '../core/ticket.ts';
 import type { CreateAgentRequest, RemoteAgents } from '../runtime/host.ts';
 import { HostClient, type ClientOptions } from './client.ts';
 
@@ -34,5 +37,21 @@ export class HttpRemoteAgents implements RemoteAgents {
   }
   dispose(ref: AgentRef): Promise<void> {
     return this.client(ref.host_url).dispose(ref.agent_id);
+  }
+  async profile(url: string, timeoutMs: number): Promise<TargetProfile> {
+    const h = await this.client(url).health({ timeoutMs });
+    return { name: h.name, code_version: h.code_version, capabilities: h.capabilities, tags: h.tags };
+  }
+  transfer(url: string, envelope: Envelope, timeoutMs: number): Promise<AgentRef> {
+    return this.client(url).transfer(envelope, { timeoutMs });
+  }
+  async exists(url: string, agentId: string, timeoutMs: number): Promise<boolean> {
+    try {
+      await this.client(url).call('GET', `/agents/${encodeURIComponent(agentId)}`, undefined, { timeoutMs });
+      return true;
+    } catch (err) {
+      if (err instanceof AgentNotFoundError) return false;
+      throw err;
+    }
   }
 }

@@ -77,3 +77,53 @@ export const ListAgentsQuery = Type.Object({
   include_state: Type.Optional(Type.String({ pattern: '^(1|0|true|false|yes|no)$' })),
 });
 export type ListAgentsQuery = Static<typeof ListAgentsQuery>;
+
+export const TicketSchema = Type.Object(
+  {
+    destination: Type.String({ minLength: 1, description: 'Mesh host name or URL' }),
+    timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Seconds per attempt (default 10)' })),
+    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    retry_interval: Type.Optional(Type.Number({ minimum: 0 })),
+    required_capabilities: Type.Optional(Type.Array(Type.String())),
+    expected_code_version: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    arrival_mode: Type.Optional(Type.Union([Type.Literal('activate'), Type.Literal('inactive')])),
+  },
+  { additionalProperties: false },
+);
+
+export const MoveBody = Type.Object(
+  {
+    target: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    ticket: Type.Optional(TicketSchema),
+  },
+  { additionalProperties: false },
+);
+export type MoveBody = Static<typeof MoveBody>;
+
+const Count = Type.Number({ minimum: 0 });
+
+/**
+ * A host of the mesh (`POST /hosts/join` body). Fields beyond these are allowed (peers of a
+ * newer release may send more) and dropped when stored.
+ */
+export const HostRefSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' }),
+    code_version: Type.String({ minLength: 1, maxLength: 256, description: 'Mesh version; must equal the receiver\'s' }),
+    online: Type.Optional(Type.Boolean()),
+    last_seen: Type.Optional(Type.Number()),
+    active_count: Type.Optional(Count),
+    inactive_count: Type.Optional(Count),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 256 })),
+    properties: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 4096 }))),
+    error: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    cpu_count: Type.Optional(Count),
+    load_per_cpu: Type.Optional(Count),
+    memory_available: Type.Optional(Count),
+    memory_total: Type.Optional(Count),
+    heartbeat: Type.Optional(Type.Number({ description: "Seconds on the described host's own clock" })),
+  },
+  { additionalProperties: true },
+);
+export type HostRefBody = Static<typeof HostRefSchema>;

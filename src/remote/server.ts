@@ -22,8 +22,11 @@ import { VERSION } from '../version.ts';
 import { bearerChecker } from './auth.ts';
 import { sendError, sendJson } from './http-reply.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { meshRoutes } from './routes/mesh.ts';
+import { mobilityRoutes } from './routes/mobility.ts';
 
 export interface ServerOptions {
   /** Bearer key every request must carry; no auth when unset. */
@@ -57,7 +60,14 @@ export function mapError(err: unknown): { status: number; wire: WireError } {
 }
 
 /** Route groups, one module per concept; each is `(app, host) => Promise<void>`. */
-const ROUTE_PLUGINS: ((app: FastifyInstance, host: Host) => Promise<void>)[] = [healthRoutes, agentRoutes, eventRoutes];
+const ROUTE_PLUGINS: ((app: FastifyInstance, host: Host) => Promise<void>)[] = [
+  healthRoutes,
+  agentRoutes,
+  eventRoutes,
+  mobilityRoutes,
+  meshRoutes,
+  artifactRoutes,
+];
 
 export async function buildServer(host: Host, options: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({

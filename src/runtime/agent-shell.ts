@@ -10,6 +10,7 @@ import type {
   AgentHandle,
   AgentSummary,
   CreateAgentOptions,
+  MoveTarget,
   RunnerKind,
   SendOptions,
 } from '../core/agent.ts';
@@ -31,7 +32,9 @@ export type HostCallMethod =
   | 'emit'
   | 'hosts'
   | 'host-online'
-  | 'wait-host';
+  | 'wait-host'
+  | 'dispatch'
+  | 'clone';
 
 export interface LoadSpec {
   agentId: string;
@@ -42,13 +45,26 @@ export interface LoadSpec {
   root: string;
 }
 
-export type HookName = 'onCreation' | 'onDisposing';
+export type HookName =
+  | 'onCreation'
+  | 'onDisposing'
+  | 'onDispatching'
+  | 'onReverting'
+  | 'onArrival'
+  | 'onCloning'
+  | 'onCloned'
+  | 'onClone';
 
 export interface LoadResult {
   concurrency: number;
   runner: RunnerKind;
-  state: unknown;
 }
+
+/**
+ * Hooks whose caller needs the state afterwards (to ship it, or as the first known state).
+ * Other hooks answer without it: a 64 MiB state should cross the IPC channel once, not twice.
+ */
+const HOOKS_RETURNING_STATE = new Set<HookName>(['onCreation', 'onDispatching', 'onReverting', 'onCloning']);
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -68,12 +84,24 @@ export function buildState(defaultState: unknown, given: unknown): unknown {
   return given;
 }
 
+/**
+ * A handle whose only own properties are `host_url` and `agent_id`, so returning it from a
+ * handler (structured clone over IPC, then JSON) yields exactly the agent's reference.
+ */
 class BridgeHandle implements AgentHandle {
-  readonly ref: AgentRef;
-  private readonly bridge: HostBridge;
+  readonly host_url: string;
+  readonly agent_id: string;
+  readonly #bridge: HostBridge;
   constructor(bridge: HostBridge, ref: AgentRef) {
-    this.bridge = bridge;
-    this.ref = ref;
+    this.#bridge = bridge;
+    this.host_url = ref.host_url;
+    this.agent_id = ref.agent_id;
+  }
+  get ref(): AgentRef {
+    return { host_url: this.host_url, agent_id: this.agent_id };
+  }
+  private get bridge(): HostBridge {
+    return this.#bridge;
   }
   send(kind: string, args: Record<string, unknown> = {}, options: SendOptions = {}): Promise<unknown> {
     return this.sendMessage({ kind, args, priority: options.priority, message_type: 'sync' }, options.timeout);
@@ -125,6 +153,12 @@ class ShellContext implements AgentContext {
   async emitEvent(name: string, data?: unknown): Promise<void> {
     await this.bridge.call('emit', { name, data });
   }
+  async dispatch(target: MoveTarget): Promise<AgentHandle> {
+    return new BridgeHandle(this.bridge, (await this.bridge.call('dispatch', { target })) as AgentRef);
+  }
+  async clone(target?: MoveTarget): Promise<AgentHandle> {
+    return new BridgeHandle(this.bridge, (await this.bridge.call('clone', { target: target ?? null })) as AgentRef);
+  }
   async availableHosts(options: AvailableHostsOptions = {}): Promise<HostRef[]> {
     return (await this.bridge.call('hosts', { ...options })) as HostRef[];
   }
@@ -156,7 +190,6 @@ export class AgentShell {
     return {
       concurrency: this.concurrency,
       runner: this.cls.runner === 'inline' ? 'inline' : 'process',
-      state: this.agent.state,
     };
   }
 
@@ -168,12 +201,12 @@ export class AgentShell {
   async hook(name: HookName, event: Record<string, unknown>): Promise<unknown> {
     try {
       if (name === 'onCreation') await this.agent.onCreation(event.init);
-      else await this.agent.onDisposing(event as never);
+      else await this.agent[name](event as never);
     } catch (err) {
       if (err instanceof TagletsError) throw err;
       throw new LifecycleError(`${this.cls.name}.${name} failed: ${describe(err)}`);
     }
-    return this.agent.state;
+    return HOOKS_RETURNING_STATE.has(name) ? this.agent.state : undefined;
   }
 
   async handle(message: Message): Promise<unknown> {

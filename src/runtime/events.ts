@@ -8,11 +8,18 @@ export type EventKind =
   | 'context-shutdown'
   | 'create'
   | 'dispose'
+  | 'dispatch'
+  | 'retract'
+  | 'clone'
+  | 'arrival'
+  | 'clone-arrival'
+  | 'transfer-failed'
   | 'message-failed'
   | 'agent-crashed'
   | 'agent-event'
   | 'run-failed'
-  | 'event-listener-failed';
+  | 'event-listener-failed'
+  | 'artifact-sweep-failed';
 
 export interface HostEvent {
   event_id: number;

@@ -10,6 +10,7 @@ import {
   ConflictError,
   HostShuttingDownError,
   TagletsError,
+  TransferError,
   ValidationError,
 } from '../core/errors.ts';
 import { isValidAgentId, newId } from '../core/ids.ts';
@@ -19,12 +20,17 @@ import { StandaloneDirectory, type HostDirectory, type HostRef } from './directo
 import { EventLog, type EventInput, type HostEvent } from './events.ts';
 import { InlineRunner } from './inline-runner.ts';
 import { Mailbox } from './mailbox.ts';
+import { preflight, transferWithRetries, type TransferFailure, type TransferTransport } from './mobility.ts';
+import type { Envelope, EnvelopeKind } from '../core/envelope.ts';
+import { normalizeTicket, type TicketInit, type TransferTicket } from '../core/ticket.ts';
+import type { HookName } from './agent-shell.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
 import type { Runner, RunnerHandle, RunnerStatus } from './runner.ts';
 import type { Store } from '../persistence/store.ts';
+import type { ArtifactStore } from '../persistence/artifact-store.ts';
 
 /** What a host needs to reach agents on other hosts (provided by `remote/`). */
-export interface RemoteAgents {
+export interface RemoteAgents extends TransferTransport {
   send(ref: AgentRef, message: MessageInit, options: { oneway: boolean; timeoutMs?: number }): Promise<unknown>;
   create(hostUrl: string, body: CreateAgentRequest): Promise<AgentRef>;
   info(ref: AgentRef): Promise<AgentSummary>;
@@ -68,10 +74,11 @@ interface Delivery {
 /**
  * Lifecycle of an entry in the agent table:
  * - `active`: loaded, receiving messages;
+ * - `moving`: being dispatched; messages queue and follow it (or stay if the move fails);
  * - `disposing`: being removed, no new messages;
  * - `crashed`: its process died or `run()` threw; listed until disposed.
  */
-type EntryStatus = 'active' | 'disposing' | 'crashed';
+type EntryStatus = 'active' | 'moving' | 'disposing' | 'crashed';
 
 class AgentEntry {
   readonly id: string;
@@ -83,6 +90,8 @@ class AgentEntry {
   exitcode: number | null = null;
   error: string | null = null;
   lastState: unknown;
+  /** Set once the agent left: its process is stopped when the last in-flight handler returns. */
+  stopWhenIdle = false;
   constructor(id: string, agentClass: string, handle: RunnerHandle, state: unknown) {
     this.id = id;
     this.agentClass = agentClass;
@@ -103,6 +112,8 @@ export class Host {
   readonly events: EventLog;
   readonly store: Store | undefined;
   readonly persistenceDir: string | undefined;
+  /** Hosted files (set by the composition root when the host has a persistence dir). */
+  artifacts: ArtifactStore | undefined;
   readonly startedAt = Date.now();
   private address = '';
   private readonly agents = new Map<string, AgentEntry>();
@@ -113,6 +124,8 @@ export class Host {
   private readonly defaultRunner: RunnerKind;
   private remote: RemoteAgents | undefined;
   private shuttingDown = false;
+  /** Where agents that left by dispatch went (bounded; for clear 404 messages). */
+  private readonly movedTo = new Map<string, AgentRef>();
   /** Which hosts exist; the mesh replaces the standalone default. */
   directory: HostDirectory = new StandaloneDirectory(() => this.selfRef());
 
@@ -190,8 +203,34 @@ export class Host {
   // ---- lifecycle -------------------------------------------------------------------------
 
   async createAgent(request: CreateAgentRequest): Promise<AgentRef> {
-    if (this.shuttingDown) throw new HostShuttingDownError(`host '${this.name}' is shutting down`);
     const agentId = request.agent_id ?? newId();
+    const entry = await this.startAgent({
+      agentId,
+      agentClass: request.agent_class,
+      state: request.state,
+      runner: request.runner,
+      hook: 'onCreation',
+      event: { ...this.eventBase(agentId), init: request.init ?? null },
+    });
+    this.emit({ kind: 'create', agent_id: agentId, agent_class: entry.agentClass, data: { runner: entry.handle.kind, pid: entry.handle.pid } });
+    return { host_url: this.address, agent_id: agentId };
+  }
+
+  /**
+   * Loads an agent, runs its first hook (onCreation, onArrival or onClone) and registers it.
+   * Nothing is registered unless every step succeeded; `run()` starts after the caller's
+   * reply has been handed back.
+   */
+  private async startAgent(spec: {
+    agentId: string;
+    agentClass: string;
+    state: unknown;
+    runner?: RunnerKind | undefined;
+    hook: HookName;
+    event: Record<string, unknown>;
+  }): Promise<AgentEntry> {
+    if (this.shuttingDown) throw new HostShuttingDownError(`host '${this.name}' is shutting down`);
+    const { agentId } = spec;
     if (!isValidAgentId(agentId)) {
       throw new ValidationError(
         `agent_id '${agentId}' is invalid: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
@@ -202,34 +241,34 @@ export class Host {
     }
     this.reserved.add(agentId);
     try {
-      const runner = this.runners[request.runner ?? this.defaultRunner];
-      const spec = {
+      const runner = this.runners[spec.runner ?? this.defaultRunner];
+      const load = {
         agentId,
-        agentClass: request.agent_class,
-        state: request.state,
+        agentClass: spec.agentClass,
+        state: spec.state,
         hostName: this.name,
         hostUrl: this.address,
         root: this.root,
       };
-      let { handle, state } = await runner.start(spec, this.bridgeFor(agentId));
+      let { handle } = await runner.start(load, this.bridgeFor(agentId));
       // A class that declares another runner (`static runner`) moves there before any hook runs.
-      if (request.runner === undefined && handle.declaredRunner !== handle.kind) {
+      if (spec.runner === undefined && handle.declaredRunner !== handle.kind) {
         await handle.stop(true);
-        ({ handle, state } = await this.runners[handle.declaredRunner].start(spec, this.bridgeFor(agentId)));
+        ({ handle } = await this.runners[handle.declaredRunner].start(load, this.bridgeFor(agentId)));
       }
+      let state: unknown;
       try {
-        state = await handle.lifecycle('onCreation', { ...this.eventBase(agentId), init: request.init ?? null });
+        state = (await handle.lifecycle(spec.hook, spec.event)) ?? spec.state;
       } catch (err) {
         await handle.stop(false);
         throw err;
       }
-      const entry = new AgentEntry(agentId, request.agent_class, handle, state);
+      const entry = new AgentEntry(agentId, spec.agentClass, handle, state);
       this.agents.set(agentId, entry);
+      this.movedTo.delete(agentId);
       handle.onExit((info) => this.onProcessExit(entry, info.code, info.signal));
-      this.emit({ kind: 'create', agent_id: agentId, agent_class: request.agent_class, data: { runner: handle.kind, pid: handle.pid } });
-      // run() starts after the lifecycle reply has been handed back.
       setImmediate(() => this.startRun(entry));
-      return { host_url: this.address, agent_id: agentId };
+      return entry;
     } finally {
       this.reserved.delete(agentId);
     }
@@ -248,7 +287,7 @@ export class Host {
   }
 
   private onProcessExit(entry: AgentEntry, code: number | null, signal: string | null): void {
-    if (entry.status !== 'active') return;
+    if (entry.status !== 'active' && entry.status !== 'moving') return;
     entry.status = 'crashed';
     entry.exitcode = code ?? (signal ? -1 : null);
     entry.error = `agent process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
@@ -302,7 +341,7 @@ export class Host {
     if (entry.status === 'crashed') {
       return Promise.reject(new AgentCrashedError(`agent '${agentId}' has crashed (${entry.error}); dispose it`));
     }
-    if (entry.status !== 'active') return Promise.reject(this.notFound(agentId));
+    if (entry.status === 'disposing') return Promise.reject(this.notFound(agentId));
     const message = new Message({ ...init, message_type: oneway ? 'oneway' : init.message_type });
     const reply = new Promise<unknown>((resolve, reject) => {
       entry.mailbox.push({ message: message.toJSON(), resolve, reject }, message.priority);
@@ -335,16 +374,180 @@ export class Host {
           mailbox.inFlight--;
           mailbox.delivered++;
           delivery.resolve(value);
-          this.pump(entry);
+          this.afterDelivery(entry);
         },
         (err: Error) => {
           mailbox.inFlight--;
           mailbox.failed++;
           delivery.reject(err);
-          this.pump(entry);
+          this.afterDelivery(entry);
         },
       );
     }
+  }
+
+  private afterDelivery(entry: AgentEntry): void {
+    if (entry.stopWhenIdle) {
+      if (entry.mailbox.inFlight === 0) {
+        entry.stopWhenIdle = false;
+        void entry.handle.stop(true);
+      }
+      return;
+    }
+    this.pump(entry);
+  }
+
+  // ---- mobility --------------------------------------------------------------------------
+
+  private transport(): TransferTransport {
+    return this.requireRemote();
+  }
+
+  private transferFailed(agentId: string, agentClass: string, destination: string, f: TransferFailure): void {
+    this.emit({
+      kind: 'transfer-failed',
+      agent_id: agentId,
+      agent_class: agentClass,
+      error: f.error,
+      data: { destination, stage: f.stage, attempt: f.attempt, attempts: f.attempts },
+    });
+  }
+
+  private envelope(kind: EnvelopeKind, entry: AgentEntry, agentId: string, state: unknown, ticket: TransferTicket, targetUrl: string, targetName: string | null): Envelope {
+    return {
+      kind,
+      agent_id: agentId,
+      agent_class: entry.agentClass,
+      source_host_name: this.name,
+      source_host_address: this.address,
+      target_host_name: targetName,
+      target_host_address: targetUrl,
+      clone_of: kind === 'clone' ? entry.id : null,
+      created_at: Date.now() / 1000,
+      metadata: { transfer_ticket: ticket },
+      state,
+    };
+  }
+
+  /**
+   * Moves an agent to another host (`reason` `dispatch`, or `retract` when its requester
+   * pulls it back). The source changes only after the target accepted the agent: a failed
+   * preflight, hook, or transfer leaves it active and intact here.
+   */
+  async dispatch(agentId: string, target: TicketInit | string, reason: 'dispatch' | 'retract' = 'dispatch'): Promise<AgentRef> {
+    const entry = this.require(agentId);
+    if (entry.status !== 'active') {
+      throw new TransferError(`agent '${agentId}' cannot move while ${entry.status === 'moving' ? 'already moving' : entry.status}`);
+    }
+    const ticket = normalizeTicket(target);
+    const url = this.directory.resolveUrl(ticket.destination);
+    if (this.isLocal(url)) return { host_url: this.address, agent_id: agentId };
+    const fail = (f: TransferFailure): void => this.transferFailed(agentId, entry.agentClass, url, f);
+    entry.status = 'moving';
+    try {
+      const profile = await preflight(this.transport(), url, ticket, fail);
+      const event = {
+        ...this.eventBase(agentId),
+        source_host_name: this.name,
+        source_host_address: this.address,
+        target_host_name: profile.name,
+        target_host_address: url,
+        reason,
+      };
+      const state = await entry.handle.lifecycle(reason === 'retract' ? 'onReverting' : 'onDispatching', event);
+      entry.lastState = state;
+      const envelope = this.envelope(reason, entry, agentId, state, ticket, url, profile.name);
+      const ref = await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+      this.departed(entry, ref);
+      this.emit({ kind: reason, agent_id: agentId, agent_class: entry.agentClass, data: event });
+      return ref;
+    } catch (err) {
+      if (entry.status === 'moving') {
+        entry.status = 'active';
+        this.pump(entry);
+      }
+      throw err;
+    }
+  }
+
+  /** The agent now lives elsewhere: queued messages follow it, its process stops when idle. */
+  private departed(entry: AgentEntry, ref: AgentRef): void {
+    entry.status = 'disposing';
+    this.agents.delete(entry.id);
+    this.movedTo.set(entry.id, ref);
+    if (this.movedTo.size > 10_000) this.movedTo.delete(this.movedTo.keys().next().value!);
+    for (const d of entry.mailbox.drain()) {
+      this.requireRemote().send(ref, d.message, { oneway: d.message.message_type === 'oneway' }).then(d.resolve, d.reject);
+    }
+    if (entry.mailbox.inFlight === 0) void entry.handle.stop(true);
+    else entry.stopWhenIdle = true;
+  }
+
+  /** Copies an agent to `target` (this host when omitted); the source stays active. */
+  async clone(agentId: string, target?: TicketInit | string | null): Promise<AgentRef> {
+    const entry = this.require(agentId);
+    if (entry.status !== 'active') throw new TransferError(`agent '${agentId}' cannot be cloned while ${entry.status}`);
+    const ticket = normalizeTicket(target ?? this.address);
+    const url = this.directory.resolveUrl(ticket.destination);
+    const cloneId = newId();
+    const local = this.isLocal(url);
+    const fail = (f: TransferFailure): void => this.transferFailed(agentId, entry.agentClass, url, f);
+    const profileName = local ? this.name : (await preflight(this.transport(), url, ticket, fail)).name;
+    const event = {
+      ...this.eventBase(agentId),
+      source_agent_id: agentId,
+      clone_agent_id: cloneId,
+      source_host_name: this.name,
+      source_host_address: this.address,
+      target_host_name: profileName,
+      target_host_address: url,
+    };
+    const state = await entry.handle.lifecycle('onCloning', event);
+    const envelope = this.envelope('clone', entry, cloneId, state, ticket, url, profileName);
+    const ref = local ? await this.arrive(envelope) : await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+    await entry.handle.lifecycle('onCloned', event).catch(() => {});
+    this.emit({ kind: 'clone', agent_id: agentId, agent_class: entry.agentClass, data: event });
+    return ref;
+  }
+
+  /** Receives an agent from another host (or a local clone); runs onArrival/onClone, then run(). */
+  async arrive(envelope: Envelope): Promise<AgentRef> {
+    const isClone = envelope.kind === 'clone';
+    if (envelope.kind === 'activation') throw new ValidationError('activation envelopes are not accepted over the network');
+    const hook: HookName = isClone ? 'onClone' : 'onArrival';
+    const base = this.eventBase(envelope.agent_id);
+    const event = isClone
+      ? {
+          ...base,
+          source_agent_id: envelope.clone_of,
+          clone_agent_id: envelope.agent_id,
+          source_host_name: envelope.source_host_name,
+          source_host_address: envelope.source_host_address,
+          target_host_name: this.name,
+          target_host_address: this.address,
+        }
+      : {
+          ...base,
+          source_host_name: envelope.source_host_name,
+          source_host_address: envelope.source_host_address,
+          target_host_name: this.name,
+          target_host_address: this.address,
+          reason: envelope.kind,
+        };
+    const entry = await this.startAgent({
+      agentId: envelope.agent_id,
+      agentClass: envelope.agent_class,
+      state: envelope.state,
+      hook,
+      event,
+    });
+    this.emit({
+      kind: isClone ? 'clone-arrival' : 'arrival',
+      agent_id: entry.id,
+      agent_class: entry.agentClass,
+      data: { ...event, active: true },
+    });
+    return { host_url: this.address, agent_id: entry.id };
   }
 
   // ---- queries ---------------------------------------------------------------------------
@@ -356,6 +559,10 @@ export class Host {
   }
 
   private notFound(agentId: string): AgentNotFoundError {
+    const moved = this.movedTo.get(agentId);
+    if (moved) {
+      return new AgentNotFoundError(`agent '${agentId}' moved from host '${this.name}' to ${moved.host_url}`, { moved_to: moved });
+    }
     return new AgentNotFoundError(`no agent '${agentId}' on host '${this.name}'`);
   }
 
@@ -441,6 +648,10 @@ export class Host {
           return this.dispose(ref!.agent_id);
         }
         return this.requireRemote().dispose(ref!);
+      case 'dispatch':
+        return this.dispatch(callerId, args.target as TicketInit | string);
+      case 'clone':
+        return this.clone(callerId, (args.target as TicketInit | string | null) ?? null);
       case 'hosts':
         return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });
       case 'host-online':

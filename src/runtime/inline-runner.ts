@@ -56,7 +56,7 @@ export class InlineRunner implements Runner {
       if (!stopped) this.active--;
       stopped = true;
     });
-    return { handle, state: shell.agent.state };
+    return { handle };
   }
   status(): RunnerStatus {
     return { kind: 'inline', idle: 0, busy: this.active, spawned: 0, reused: 0, target_idle: 0 };

@@ -306,7 +306,7 @@ export class ProcessRunner implements Runner {
       child.bridge = bridge;
       child.uses++;
       const loaded = (await child.request((id) => ({ t: 'load', id, spec }))) as LoadResult;
-      return { handle: new ProcessHandle(this, child, loaded), state: loaded.state };
+      return { handle: new ProcessHandle(this, child, loaded) };
     } catch (err) {
       // A child that imported a broken module may carry its side effects: never reuse it.
       child.bridge = undefined;

@@ -20,7 +20,7 @@ export interface RunnerHandle {
   readonly concurrency: number;
   /** The runner the agent's class declares (`static runner`). */
   readonly declaredRunner: RunnerKind;
-  /** Calls a lifecycle hook; resolves to the state after it. */
+  /** Calls a lifecycle hook; resolves to the state after it (only for hooks whose callers need it). */
   lifecycle(name: HookName, event: Record<string, unknown>): Promise<unknown>;
   /** Hands one message to the agent; resolves to its reply. */
   deliver(message: MessageInit): Promise<unknown>;
@@ -47,7 +47,6 @@ export interface RunnerStatus {
 
 export interface StartResult {
   handle: RunnerHandle;
-  state: unknown;
 }
 
 export interface Runner {

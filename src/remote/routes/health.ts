@@ -6,9 +6,12 @@ import { sendJson } from '../http-reply.ts';
 
 /** Capabilities this host's API offers (grows with each feature). */
 export const CAPABILITIES = {
-  agents: ['list', 'state', 'create', 'message', 'dispose'],
+  agents: ['list', 'state', 'create', 'message', 'dispose', 'dispatch', 'clone', 'retract'],
+  transfer: ['tickets', 'binary-envelope'],
   events: ['list'],
+  hosts: ['list', 'join'],
   messages: ['mailbox', 'priority', 'oneway', 'future'],
+  artifacts: ['upload', 'download', 'list', 'delete'],
 } as const;
 
 export async function healthRoutes(app: FastifyInstance, host: Host): Promise<void> {
