@@ -12,7 +12,9 @@
 import type { FastifyInstance } from 'fastify';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ArtifactStore } from './persistence/artifact-store.ts';
 import { SqliteStore } from './persistence/sqlite-store.ts';
+import { Mesh, multicastFromEnv, parseMulticastAddress } from './remote/mesh.ts';
 import { HttpRemoteAgents } from './remote/remote-agents.ts';
 import { buildServer, type ServerOptions } from './remote/server.ts';
 import { Host, type HostOptions } from './runtime/host.ts';
@@ -23,6 +25,22 @@ export interface StartHostOptions extends Omit<HostOptions, 'remote' | 'store'>,
   bind?: string;
   /** Port to listen on; 0 picks a free one. @default 8765 */
   port?: number;
+  /** Mesh seed URLs (`--peer`). */
+  peers?: string[];
+  /** Multicast beacons (with `meshEnabled`). @default true */
+  meshMulticast?: boolean;
+  /** Multicast `group:port`. @default TAGLETS_MESH_MULTICAST, else 239.42.74.53:48765 */
+  meshMulticastAddress?: string;
+  /** @default 1000 */
+  meshGossipIntervalMs?: number;
+  /** Mesh problems worth telling an operator (multicast unavailable, peer with another version). */
+  onMeshWarning?: (message: string) => void;
+  /** Largest artifact in bytes; `null` = unlimited. @default 1 GiB */
+  artifactMaxSize?: number | null;
+  /** Total bytes of all artifacts; `null` = unlimited. @default 10 GiB */
+  artifactStorageQuota?: number | null;
+  /** Seconds after which an unfinished upload's part file is swept. @default 86400 */
+  artifactSpoolTtl?: number;
 }
 
 export interface RunningHost {
@@ -46,15 +64,36 @@ export function defaultPersistenceDir(name: string): string {
 }
 
 export async function startHost(options: StartHostOptions): Promise<RunningHost> {
+  // Checked before anything starts: a bad TAGLETS_MESH_MULTICAST must not leave a half-started host.
+  const multicast =
+    options.meshEnabled === false || options.meshMulticast === false
+      ? false
+      : options.meshMulticastAddress
+        ? parseMulticastAddress(options.meshMulticastAddress)
+        : multicastFromEnv();
   const persistenceDir = resolve(options.persistenceDir ?? defaultPersistenceDir(options.name));
   const store = new SqliteStore(join(persistenceDir, 'taglets.db'));
   const host = new Host({ ...options, persistenceDir, store, meshVersion: resolveMeshVersion(options.meshVersion) });
+  const artifacts = new ArtifactStore({
+    dir: join(persistenceDir, 'artifacts'),
+    store,
+    ...(options.artifactMaxSize !== undefined ? { maxSizeBytes: options.artifactMaxSize } : {}),
+    ...(options.artifactStorageQuota !== undefined ? { quotaBytes: options.artifactStorageQuota } : {}),
+    ...(options.artifactSpoolTtl !== undefined ? { spoolTtlSeconds: options.artifactSpoolTtl } : {}),
+    onSweepError: (err) => host.emit({ kind: 'artifact-sweep-failed', error: err instanceof Error ? err.message : String(err) }),
+  });
+  await artifacts.start().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  host.artifacts = artifacts;
   const server = await buildServer(host, options);
   const bind = options.bind ?? '127.0.0.1';
   try {
     await server.listen({ host: bind, port: options.port ?? 8765 });
   } catch (err) {
     host.kill();
+    await artifacts.close();
     await store.close();
     throw err;
   }
@@ -62,7 +101,21 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   const shownHost = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
   const url = `http://${shownHost}:${port}`;
-  host.started(url, new HttpRemoteAgents(options.apiKey ? { apiKey: options.apiKey } : {}));
+  await host.started(url, new HttpRemoteAgents(options.apiKey ? { apiKey: options.apiKey } : {}));
+  let mesh: Mesh | undefined;
+  if (options.meshEnabled !== false) {
+    mesh = new Mesh({
+      self: () => host.selfRef(),
+      peers: options.peers ?? [],
+      multicast,
+      bind,
+      ...(options.meshGossipIntervalMs !== undefined ? { gossipIntervalMs: options.meshGossipIntervalMs } : {}),
+      ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      ...(options.onMeshWarning ? { onWarning: options.onMeshWarning } : {}),
+    });
+    host.directory = mesh;
+    mesh.start();
+  }
   let closing: Promise<void> | undefined;
   return {
     host,
@@ -70,12 +123,16 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
     url,
     close() {
       closing ??= (async () => {
+        mesh?.stop();
+        await artifacts.close();
         await host.shutdown();
         await server.close();
       })();
       return closing;
     },
     kill() {
+      mesh?.stop();
+      void artifacts.close();
       host.kill();
       server.server.closeAllConnections();
       void server.close();

@@ -228,6 +228,45 @@ Examples:
     );
 
   agents
+    .command('deactivate')
+    .description('put an agent to sleep on disk (it wakes on a message by default)')
+    .argument('<agentId>', 'agent id')
+    .option('--after <seconds>', 'wake after this many seconds')
+    .option('--no-activate-on-message', 'messages do not wake it (they are queued)')
+    .option('--activate-on-startup', 'wake it when the host starts')
+    .option('--reason <text>', 'reason recorded with the deactivation', 'deactivate')
+    .addHelpText('after', '\nExamples:\n  $ taglets agents deactivate counter-1\n  $ taglets agents deactivate counter-1 --after 3600 --no-activate-on-message')
+    .action(
+      act(async (g, agentId: string, opts: { after?: string; activateOnMessage: boolean; activateOnStartup?: boolean; reason: string }) => {
+        const policy: Record<string, unknown> = { activate_on_message: opts.activateOnMessage };
+        if (opts.activateOnStartup) policy.activate_on_startup = true;
+        if (opts.after !== undefined) {
+          const seconds = Number(opts.after);
+          if (!(seconds >= 0)) throw new CliError(`--after must be a number of seconds >= 0, got '${opts.after}'`);
+          policy.after_seconds = seconds;
+        }
+        const client = await entryClient(g);
+        const ref = await client.deactivate(agentId, { reason: opts.reason, policy });
+        if (g.json) printJson({ proxy: ref, ok: true });
+        else process.stdout.write(`deactivated ${agentId}\n`);
+      }),
+    );
+
+  agents
+    .command('activate')
+    .description('wake a sleeping agent (its queued messages are delivered in order)')
+    .argument('<agentId>', 'agent id')
+    .addHelpText('after', '\nExample:\n  $ taglets agents activate counter-1')
+    .action(
+      act(async (g, agentId: string) => {
+        const client = await entryClient(g);
+        const ref = await client.activate(agentId);
+        if (g.json) printJson({ proxy: ref });
+        else process.stdout.write(`activated ${agentId}\n`);
+      }),
+    );
+
+  agents
     .command('dispose')
     .description('dispose an agent (runs its onDisposing hook)')
     .argument('<agentId>', 'agent id')

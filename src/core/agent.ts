@@ -3,6 +3,7 @@
  * hooks you need and `handleMessage`. Only `state` moves and persists; instance fields are
  * transient and rebuilt whenever the agent starts in a new process.
  */
+import type { DeactivationPolicy, DeactivationRequest } from './deactivation.ts';
 import { NotHandledError } from './errors.ts';
 import type { AgentRef, Message, MessageInit } from './message.ts';
 
@@ -43,6 +44,13 @@ export interface CloneEvent extends LifecycleEvent {
   target_host_address: string;
 }
 
+/** Deactivation and activation hooks. */
+export interface PersistencyEvent extends LifecycleEvent {
+  reason: string;
+  request: DeactivationRequest | null;
+  policy: DeactivationPolicy | null;
+}
+
 /** Where to move: a host name or URL, or a full transfer ticket. */
 export type MoveTarget = string | ({ destination: string } & Record<string, unknown>);
 
@@ -78,12 +86,15 @@ export interface AgentSummary {
   host: string;
   address: string;
   active: boolean;
-  runner: RunnerKind;
+  /** Null while the agent sleeps. */
+  runner: RunnerKind | null;
   pid: number | null;
   crashed: boolean;
   exitcode: number | null;
   error: string | null;
   created_at: number;
+  /** Set while the agent sleeps on disk. */
+  deactivated_at?: number;
   mailbox: MailboxCounters;
 }
 
@@ -111,6 +122,8 @@ export interface AgentContext {
   dispatch(target: MoveTarget): Promise<AgentHandle>;
   /** Copies this agent (to another host, or this one); resolves to the copy. */
   clone(target?: MoveTarget): Promise<AgentHandle>;
+  /** Puts this agent to sleep on disk once the current handler returns. */
+  deactivate(policy?: Partial<DeactivationPolicy>, metadata?: Record<string, unknown>): Promise<void>;
   /** Hosts of the mesh (sorted by name, url). */
   availableHosts(options?: { onlineOnly?: boolean; includeSelf?: boolean }): Promise<MeshHost[]>;
   isHostOnline(nameOrUrl: string): Promise<boolean>;
@@ -185,6 +198,19 @@ export abstract class Agent<S extends object = Record<string, unknown>> {
   onCloned(_event: CloneEvent): void | Promise<void> {}
   /** On the copy, before its `run()`; a throw refuses the clone. */
   onClone(_event: CloneEvent): void | Promise<void> {}
+  /** Before the agent sleeps; a throw cancels the deactivation (the agent stays active). */
+  onDeactivating(_event: PersistencyEvent): void | Promise<void> {}
+  /** After the agent woke, before `run()` and before queued messages are delivered. */
+  onActivation(_event: PersistencyEvent): void | Promise<void> {}
+  /** The policy to sleep with; by default the request's policy over the defaults. */
+  deactivationPolicy(request: DeactivationRequest): Partial<DeactivationPolicy> | null | Promise<Partial<DeactivationPolicy> | null> {
+    return request.policy;
+  }
+
+  /** Sleeps on disk after the current handler returns; wakes per `policy` (default: on the next message). */
+  deactivate(policy?: Partial<DeactivationPolicy>, metadata?: Record<string, unknown>): Promise<void> {
+    return this.context.deactivate(policy, metadata);
+  }
 
   /** Moves this agent to `target` (host name, URL or ticket). Resolves to the agent's new location. */
   dispatch(target: MoveTarget): Promise<AgentHandle> {

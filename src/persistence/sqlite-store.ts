@@ -64,7 +64,14 @@ export class SqliteStore implements Store {
 
   // ---- inactive agents ---------------------------------------------------------------
 
-  async putInactive(r: InactiveRecord): Promise<void> {
+  async putInactive(r: InactiveRecord, queued: { message_id: string; message: Record<string, unknown> }[] = []): Promise<void> {
+    this.transaction(() => {
+      this.writeInactive(r);
+      for (const q of queued) this.insertQueued(r.agent_id, q.message_id, q.message);
+    });
+  }
+
+  private writeInactive(r: InactiveRecord): void {
     this.stmt(
       `INSERT INTO inactive_agents (agent_id, agent_class, state, policy, request, deactivated_at, created_at, activate_at, activate_on_startup)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -105,9 +112,9 @@ export class SqliteStore implements Store {
     return (this.stmt('SELECT * FROM inactive_agents ORDER BY deactivated_at').all() as Row[]).map((r) => this.inactiveFromRow(r));
   }
 
-  async deleteInactive(agentId: string): Promise<boolean> {
+  async deleteInactive(agentId: string, options: { keepQueue?: boolean } = {}): Promise<boolean> {
     return this.transaction(() => {
-      this.stmt('DELETE FROM queued_messages WHERE agent_id = ?').run(agentId);
+      if (!options.keepQueue) this.stmt('DELETE FROM queued_messages WHERE agent_id = ?').run(agentId);
       return Number(this.stmt('DELETE FROM inactive_agents WHERE agent_id = ?').run(agentId).changes) > 0;
     });
   }
@@ -126,6 +133,10 @@ export class SqliteStore implements Store {
   // ---- queued messages ---------------------------------------------------------------
 
   async enqueueMessage(agentId: string, messageId: string, message: Record<string, unknown>): Promise<number> {
+    return this.insertQueued(agentId, messageId, message);
+  }
+
+  private insertQueued(agentId: string, messageId: string, message: Record<string, unknown>): number {
     const res = this.stmt('INSERT INTO queued_messages (agent_id, message_id, message, queued_at) VALUES (?, ?, ?, ?)').run(
       agentId,
       messageId,

@@ -46,11 +46,12 @@ export interface Store {
   readonly kind: string;
 
   // inactive agents
-  putInactive(record: InactiveRecord): Promise<void>;
+  /** Writes the record and appends `queued` messages to its queue, in one transaction. */
+  putInactive(record: InactiveRecord, queued?: { message_id: string; message: Record<string, unknown> }[]): Promise<void>;
   getInactive(agentId: string): Promise<InactiveRecord | undefined>;
   listInactive(): Promise<InactiveRecord[]>;
-  /** Deletes the record and its queued messages; true if it existed. */
-  deleteInactive(agentId: string): Promise<boolean>;
+  /** Deletes the record and (unless `keepQueue`) its queued messages; true if it existed. */
+  deleteInactive(agentId: string, options?: { keepQueue?: boolean }): Promise<boolean>;
   /** Records whose `activate_at` is at or before `now` (seconds). */
   dueForActivation(now: number): Promise<string[]>;
   /** Earliest pending `activate_at`, for timer scheduling. */

@@ -255,16 +255,39 @@ export class HostClient {
   }
 
   /** Sends a message; resolves to the reply (`null` for oneway). Waits without limit unless timeoutMs is set. */
-  async sendMessage(agentId: string, message: MessageInit, options: CallOptions & { oneway?: boolean } = {}): Promise<unknown> {
-    const body = { message: new Message(message).toJSON(), oneway: options.oneway ?? false };
-    const reply = await this.call<{ result: unknown }>('POST', `/agents/${encodeURIComponent(agentId)}/messages`, body, {
-      timeoutMs: options.timeoutMs ?? 0,
-    });
+  async sendMessage(
+    agentId: string,
+    message: MessageInit,
+    options: CallOptions & { oneway?: boolean; activateIfInactive?: boolean; noDelay?: boolean } = {},
+  ): Promise<unknown> {
+    const body: Record<string, unknown> = { message: new Message(message).toJSON(), oneway: options.oneway ?? false };
+    if (options.activateIfInactive === false) body.activate_if_inactive = false;
+    if (options.noDelay) body.no_delay = true;
+    const reply = await this.call<{ result: unknown; queued?: boolean; message_id?: string }>(
+      'POST',
+      `/agents/${encodeURIComponent(agentId)}/messages`,
+      body,
+      { timeoutMs: options.timeoutMs ?? 0 },
+    );
+    // A sleeping agent's message was stored for later: the receipt says so.
+    if (reply.queued) return { queued: true, message_id: reply.message_id };
     return reply.result;
   }
 
   async dispose(agentId: string): Promise<void> {
     await this.call('POST', `/agents/${encodeURIComponent(agentId)}/dispose`, {});
+  }
+
+  /** Puts an agent to sleep; `policy.after_seconds` is a shortcut for `activate_at`. */
+  async deactivate(
+    agentId: string,
+    request: { reason?: string; policy?: Record<string, unknown> | null; metadata?: Record<string, unknown> } = {},
+  ): Promise<AgentRef> {
+    return (await this.call<{ proxy: AgentRef }>('POST', `/agents/${encodeURIComponent(agentId)}/deactivate`, { request })).proxy;
+  }
+
+  async activate(agentId: string): Promise<AgentRef> {
+    return (await this.call<{ proxy: AgentRef }>('POST', `/agents/${encodeURIComponent(agentId)}/activate`, {})).proxy;
   }
 
   /** Sends an agent envelope as one streamed binary body; resolves to the arrived agent's ref. */
@@ -469,6 +492,12 @@ export class AgentProxy {
   }
   info(): Promise<AgentSummary> {
     return this.client.getAgent(this.agentId);
+  }
+  async deactivate(request: Parameters<HostClient['deactivate']>[1] = {}): Promise<void> {
+    await this.client.deactivate(this.agentId, request);
+  }
+  async activate(): Promise<void> {
+    await this.client.activate(this.agentId);
   }
   state(): Promise<AgentStateReply> {
     return this.client.getState(this.agentId);

@@ -127,3 +127,31 @@ export const HostRefSchema = Type.Object(
   { additionalProperties: true },
 );
 export type HostRefBody = Static<typeof HostRefSchema>;
+
+export const PolicySchema = Type.Object(
+  {
+    activate_on_message: Type.Optional(Type.Boolean()),
+    queue_messages_when_inactive: Type.Optional(Type.Boolean()),
+    activate_on_startup: Type.Optional(Type.Boolean()),
+    activate_at: Type.Optional(Type.Union([Type.Number({ description: 'Seconds since epoch' }), Type.Null()])),
+    after_seconds: Type.Optional(Type.Number({ minimum: 0, description: 'Shortcut for activate_at = now + after_seconds' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeactivateBody = Type.Object(
+  {
+    request: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          policy: Type.Optional(Type.Union([PolicySchema, Type.Null()])),
+          metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DeactivateBody = Static<typeof DeactivateBody>;

@@ -16,6 +16,7 @@ import type {
 } from '../core/agent.ts';
 import { HandlerError, LifecycleError, NotHandledError, TagletsError } from '../core/errors.ts';
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
+import { normalizePolicy, type DeactivationPolicy, type DeactivationRequest } from '../core/deactivation.ts';
 import { loadAgentClass } from './class-loader.ts';
 import type { AvailableHostsOptions, HostRef } from './directory.ts';
 
@@ -34,7 +35,8 @@ export type HostCallMethod =
   | 'host-online'
   | 'wait-host'
   | 'dispatch'
-  | 'clone';
+  | 'clone'
+  | 'deactivate';
 
 export interface LoadSpec {
   agentId: string;
@@ -53,7 +55,9 @@ export type HookName =
   | 'onArrival'
   | 'onCloning'
   | 'onCloned'
-  | 'onClone';
+  | 'onClone'
+  | 'onDeactivating'
+  | 'onActivation';
 
 export interface LoadResult {
   concurrency: number;
@@ -159,6 +163,9 @@ class ShellContext implements AgentContext {
   async clone(target?: MoveTarget): Promise<AgentHandle> {
     return new BridgeHandle(this.bridge, (await this.bridge.call('clone', { target: target ?? null })) as AgentRef);
   }
+  async deactivate(policy?: Partial<DeactivationPolicy>, metadata?: Record<string, unknown>): Promise<void> {
+    await this.bridge.call('deactivate', { policy: policy ?? null, metadata: metadata ?? {} });
+  }
   async availableHosts(options: AvailableHostsOptions = {}): Promise<HostRef[]> {
     return (await this.bridge.call('hosts', { ...options })) as HostRef[];
   }
@@ -201,7 +208,13 @@ export class AgentShell {
   async hook(name: HookName, event: Record<string, unknown>): Promise<unknown> {
     try {
       if (name === 'onCreation') await this.agent.onCreation(event.init);
-      else await this.agent[name](event as never);
+      else if (name === 'onDeactivating') {
+        // The agent picks its policy, then sees the final one in its hook.
+        const request = event.request as DeactivationRequest;
+        const policy = normalizePolicy((await this.agent.deactivationPolicy(request)) ?? request.policy);
+        await this.agent.onDeactivating({ ...(event as object), policy } as never);
+        return { state: this.agent.state, policy };
+      } else await this.agent[name](event as never);
     } catch (err) {
       if (err instanceof TagletsError) throw err;
       throw new LifecycleError(`${this.cls.name}.${name} failed: ${describe(err)}`);

@@ -6,7 +6,10 @@
 import type { AgentSummary, RunnerKind } from '../core/agent.ts';
 import {
   AgentCrashedError,
+  AgentInactiveError,
   AgentNotFoundError,
+  HostError,
+  LifecycleError,
   ConflictError,
   HostShuttingDownError,
   TagletsError,
@@ -22,6 +25,12 @@ import { InlineRunner } from './inline-runner.ts';
 import { Mailbox } from './mailbox.ts';
 import { preflight, transferWithRetries, type TransferFailure, type TransferTransport } from './mobility.ts';
 import type { Envelope, EnvelopeKind } from '../core/envelope.ts';
+import {
+  normalizeRequest,
+  type DeactivationPolicy,
+  type DeactivationRequest,
+} from '../core/deactivation.ts';
+import type { InactiveRecord } from '../persistence/store.ts';
 import { normalizeTicket, type TicketInit, type TransferTicket } from '../core/ticket.ts';
 import type { HookName } from './agent-shell.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
@@ -65,6 +74,13 @@ export interface CreateAgentRequest {
   runner?: RunnerKind;
 }
 
+export interface DeliveryOptions {
+  /** Wake a sleeping agent for this message (if its policy allows). @default true */
+  activateIfInactive?: boolean;
+  /** Refuse instead of queueing when the agent sleeps. @default false */
+  noDelay?: boolean;
+}
+
 interface Delivery {
   message: MessageInit;
   resolve: (value: unknown) => void;
@@ -85,14 +101,17 @@ class AgentEntry {
   readonly agentClass: string;
   readonly handle: RunnerHandle;
   readonly mailbox = new Mailbox<Delivery>();
-  readonly createdAt = Date.now() / 1000;
+  readonly createdAt: number = Date.now() / 1000;
   status: EntryStatus = 'active';
   exitcode: number | null = null;
   error: string | null = null;
   lastState: unknown;
   /** Set once the agent left: its process is stopped when the last in-flight handler returns. */
   stopWhenIdle = false;
-  constructor(id: string, agentClass: string, handle: RunnerHandle, state: unknown) {
+  /** Set when the agent asked to sleep: deactivation runs once its handlers returned. */
+  deactivateWhenIdle: DeactivationRequest | null = null;
+  constructor(id: string, agentClass: string, handle: RunnerHandle, state: unknown, createdAt?: number) {
+    if (createdAt !== undefined) this.createdAt = createdAt;
     this.id = id;
     this.agentClass = agentClass;
     this.handle = handle;
@@ -124,6 +143,11 @@ export class Host {
   private readonly defaultRunner: RunnerKind;
   private remote: RemoteAgents | undefined;
   private shuttingDown = false;
+  /** Index of sleeping agents (records live in the store). */
+  private readonly inactive = new Map<string, InactiveIndexEntry>();
+  /** Activations in progress, so concurrent wake-ups share one. */
+  private readonly activations = new Map<string, Promise<AgentRef>>();
+  private activationTimer: NodeJS.Timeout | undefined;
   /** Where agents that left by dispatch went (bounded; for clear 404 messages). */
   private readonly movedTo = new Map<string, AgentRef>();
   /** Which hosts exist; the mesh replaces the standalone default. */
@@ -150,11 +174,34 @@ export class Host {
   }
 
   /** Called once the HTTP server listens; starts the warm pool and logs `context-start`. */
-  started(address: string, remote?: RemoteAgents): void {
+  async started(address: string, remote?: RemoteAgents): Promise<void> {
     this.address = address;
     if (remote) this.remote = remote;
     this.processRunner.warm();
-    this.emit({ kind: 'context-start', data: { version: this.meshVersion } });
+    await this.loadInactive();
+    this.emit({ kind: 'context-start', data: { version: this.meshVersion, inactive: this.inactive.size } });
+  }
+
+  /** Reads the sleeping agents' index and wakes those due now or marked activate-on-startup. */
+  private async loadInactive(): Promise<void> {
+    if (!this.store) return;
+    for (const r of await this.store.listInactive()) this.indexInactive(r);
+    const now = Date.now() / 1000;
+    for (const [id, e] of this.inactive) {
+      if (e.policy.activate_on_startup || (e.policy.activate_at !== null && e.policy.activate_at <= now)) {
+        this.activate(id, e.policy.activate_on_startup ? 'startup' : 'timer').catch(() => {});
+      }
+    }
+    this.scheduleActivationTimer();
+  }
+
+  private indexInactive(r: InactiveRecord): void {
+    this.inactive.set(r.agent_id, {
+      agent_class: r.agent_class,
+      policy: r.policy,
+      deactivated_at: r.deactivated_at,
+      created_at: r.created_at,
+    });
   }
 
   /** This host as a mesh entry. */
@@ -166,7 +213,7 @@ export class Host {
       online: true,
       last_seen: Date.now() / 1000,
       active_count: this.activeCount(),
-      inactive_count: 0,
+      inactive_count: this.inactive.size,
       tags: this.tags,
       properties: this.properties,
       error: null,
@@ -179,6 +226,10 @@ export class Host {
 
   get isShuttingDown(): boolean {
     return this.shuttingDown;
+  }
+
+  inactiveCount(): number {
+    return this.inactive.size;
   }
 
   activeCount(): number {
@@ -228,6 +279,7 @@ export class Host {
     runner?: RunnerKind | undefined;
     hook: HookName;
     event: Record<string, unknown>;
+    createdAt?: number;
   }): Promise<AgentEntry> {
     if (this.shuttingDown) throw new HostShuttingDownError(`host '${this.name}' is shutting down`);
     const { agentId } = spec;
@@ -236,7 +288,7 @@ export class Host {
         `agent_id '${agentId}' is invalid: use 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
       );
     }
-    if (this.agents.has(agentId) || this.reserved.has(agentId)) {
+    if (this.agents.has(agentId) || this.reserved.has(agentId) || (this.inactive.has(agentId) && spec.hook !== 'onActivation')) {
       throw new ConflictError(`agent '${agentId}' already exists on host '${this.name}'; dispose it first or pick another agent_id`);
     }
     this.reserved.add(agentId);
@@ -263,7 +315,7 @@ export class Host {
         await handle.stop(false);
         throw err;
       }
-      const entry = new AgentEntry(agentId, spec.agentClass, handle, state);
+      const entry = new AgentEntry(agentId, spec.agentClass, handle, state, spec.createdAt);
       this.agents.set(agentId, entry);
       this.movedTo.delete(agentId);
       handle.onExit((info) => this.onProcessExit(entry, info.code, info.signal));
@@ -309,6 +361,17 @@ export class Host {
   }
 
   async dispose(agentId: string): Promise<void> {
+    if (!this.agents.has(agentId) && this.inactive.has(agentId)) {
+      await this.activations.get(agentId)?.catch(() => {});
+      if (!this.agents.has(agentId)) {
+        const rec = this.inactive.get(agentId);
+        await this.store!.deleteInactive(agentId);
+        this.inactive.delete(agentId);
+        this.scheduleActivationTimer();
+        this.emit({ kind: 'dispose', agent_id: agentId, agent_class: rec?.agent_class ?? null, data: { active: false } });
+        return;
+      }
+    }
     const entry = this.require(agentId);
     if (entry.status === 'disposing') throw new AgentNotFoundError(`agent '${agentId}' is already being disposed`);
     const wasActive = entry.status === 'active';
@@ -335,13 +398,21 @@ export class Host {
    * Queues a message for a local agent. Sync and future messages resolve to the handler's
    * reply; oneway messages resolve to `null` as soon as they are queued.
    */
-  sendMessage(agentId: string, init: MessageInit, oneway = false): Promise<unknown> {
+  sendMessage(agentId: string, init: MessageInit, oneway = false, options: DeliveryOptions = {}): Promise<unknown> {
     const entry = this.agents.get(agentId);
-    if (!entry) return Promise.reject(this.notFound(agentId));
+    if (!entry) {
+      if (this.inactive.has(agentId)) return this.sendToInactive(agentId, init, oneway, options);
+      return Promise.reject(this.notFound(agentId));
+    }
     if (entry.status === 'crashed') {
       return Promise.reject(new AgentCrashedError(`agent '${agentId}' has crashed (${entry.error}); dispose it`));
     }
     if (entry.status === 'disposing') return Promise.reject(this.notFound(agentId));
+    if (init.kind === '_deactivate') {
+      return this.deactivate(agentId, { reason: 'deactivate', source: 'message', policy: (init.args?.policy as Partial<DeactivationPolicy>) ?? null }).then(
+        (proxy) => ({ deactivated: true, proxy }),
+      );
+    }
     const message = new Message({ ...init, message_type: oneway ? 'oneway' : init.message_type });
     const reply = new Promise<unknown>((resolve, reject) => {
       entry.mailbox.push({ message: message.toJSON(), resolve, reject }, message.priority);
@@ -361,6 +432,27 @@ export class Host {
       return Promise.resolve(null);
     }
     return reply;
+  }
+
+  /** A message for a sleeping agent: wake it, store the message, or refuse, per its policy. */
+  private async sendToInactive(agentId: string, init: MessageInit, oneway: boolean, options: DeliveryOptions): Promise<unknown> {
+    if (init.kind === '_deactivate') return { deactivated: true, proxy: { host_url: this.address, agent_id: agentId } };
+    const policy = this.inactive.get(agentId)!.policy;
+    const mayActivate = policy.activate_on_message && options.activateIfInactive !== false;
+    if (mayActivate || this.activations.has(agentId)) {
+      await this.activate(agentId, 'message');
+      return this.sendMessage(agentId, init, oneway, options);
+    }
+    if (!policy.queue_messages_when_inactive) {
+      throw new AgentInactiveError(`agent '${agentId}' is inactive and its policy neither wakes it on messages nor queues them`);
+    }
+    if (options.noDelay) {
+      throw new AgentInactiveError(`agent '${agentId}' is inactive; no_delay refuses to queue the message (activate it first)`);
+    }
+    const message = new Message({ ...init, message_type: oneway ? 'oneway' : init.message_type });
+    await this.store!.enqueueMessage(agentId, message.message_id, message.toJSON() as unknown as Record<string, unknown>);
+    this.emit({ kind: 'message-queued', agent_id: agentId, message_id: message.message_id, data: { kind: message.kind } });
+    return new QueuedReceipt(message.message_id);
   }
 
   private pump(entry: AgentEntry): void {
@@ -387,6 +479,14 @@ export class Host {
   }
 
   private afterDelivery(entry: AgentEntry): void {
+    if (entry.deactivateWhenIdle && entry.mailbox.inFlight === 0 && entry.status === 'active') {
+      const request = entry.deactivateWhenIdle;
+      entry.deactivateWhenIdle = null;
+      this.deactivate(entry.id, request).catch((err: unknown) =>
+        this.emit({ kind: 'deactivate-failed', agent_id: entry.id, agent_class: entry.agentClass, error: (err as Error).message }),
+      );
+      return;
+    }
     if (entry.stopWhenIdle) {
       if (entry.mailbox.inFlight === 0) {
         entry.stopWhenIdle = false;
@@ -395,6 +495,128 @@ export class Host {
       return;
     }
     this.pump(entry);
+  }
+
+  // ---- deactivation ----------------------------------------------------------------------
+
+  /**
+   * Puts an active agent to sleep: its hook picks the policy, its state and any queued
+   * messages are written in one transaction, then its process stops. A failing hook cancels
+   * (the agent stays active). Resolves to the agent's ref.
+   */
+  async deactivate(agentId: string, requestInit?: Partial<DeactivationRequest> | null): Promise<AgentRef> {
+    const store = this.requireStore();
+    const entry = this.require(agentId);
+    if (entry.status === 'crashed') throw new AgentCrashedError(`agent '${agentId}' has crashed (${entry.error}); dispose it`);
+    if (entry.status !== 'active') throw new LifecycleError(`agent '${agentId}' cannot be deactivated while ${entry.status}`);
+    const request = normalizeRequest(requestInit);
+    entry.status = 'moving';
+    try {
+      const event = { ...this.eventBase(agentId), reason: request.reason, request, policy: null };
+      const { state, policy } = (await entry.handle.lifecycle('onDeactivating', event)) as { state: unknown; policy: DeactivationPolicy };
+      const record: InactiveRecord = {
+        agent_id: agentId,
+        agent_class: entry.agentClass,
+        state,
+        policy,
+        request: request as unknown as Record<string, unknown>,
+        deactivated_at: Date.now() / 1000,
+        created_at: entry.createdAt,
+      };
+      const pending = entry.mailbox.drain();
+      await store.putInactive(
+        record,
+        pending.map((d) => ({ message_id: d.message.message_id!, message: d.message as unknown as Record<string, unknown> })),
+      );
+      for (const d of pending) d.resolve(new QueuedReceipt(d.message.message_id!));
+      this.indexInactive(record);
+      entry.status = 'disposing';
+      this.agents.delete(agentId);
+      if (entry.mailbox.inFlight === 0) void entry.handle.stop(true);
+      else entry.stopWhenIdle = true;
+      this.scheduleActivationTimer();
+      this.emit({ kind: 'deactivate', agent_id: agentId, agent_class: entry.agentClass, data: { request, policy } });
+      return { host_url: this.address, agent_id: agentId };
+    } catch (err) {
+      if (entry.status === 'moving') {
+        entry.status = 'active';
+        this.pump(entry);
+      }
+      throw err;
+    }
+  }
+
+  /** Wakes a sleeping agent (single flight): onActivation, run(), then its queued messages in order. */
+  activate(agentId: string, reason = 'activate'): Promise<AgentRef> {
+    if (this.agents.has(agentId)) return Promise.resolve({ host_url: this.address, agent_id: agentId });
+    const running = this.activations.get(agentId);
+    if (running) return running;
+    const work = this.doActivate(agentId, reason).finally(() => this.activations.delete(agentId));
+    this.activations.set(agentId, work);
+    return work;
+  }
+
+  private async doActivate(agentId: string, reason: string): Promise<AgentRef> {
+    const store = this.requireStore();
+    const record = await store.getInactive(agentId);
+    if (!record) throw this.notFound(agentId);
+    const event = { ...this.eventBase(agentId), reason, request: record.request, policy: record.policy };
+    try {
+      await this.startAgent({
+        agentId,
+        agentClass: record.agent_class,
+        state: record.state,
+        hook: 'onActivation',
+        event,
+        createdAt: record.created_at,
+      });
+    } catch (err) {
+      this.emit({ kind: 'activate-failed', agent_id: agentId, agent_class: record.agent_class, error: (err as Error).message, data: { reason } });
+      throw err;
+    }
+    // The record goes only once the agent runs; queued messages stay until each is delivered.
+    await store.deleteInactive(agentId, { keepQueue: true });
+    this.inactive.delete(agentId);
+    this.scheduleActivationTimer();
+    this.emit({ kind: 'activate', agent_id: agentId, agent_class: record.agent_class, data: { reason } });
+    for (const q of await store.queuedMessages(agentId)) {
+      const entry = this.agents.get(agentId);
+      if (!entry || entry.status !== 'active') break;
+      const oneway = q.message.message_type === 'oneway';
+      try {
+        await this.sendMessage(agentId, q.message as unknown as MessageInit, false);
+        this.emit({ kind: 'message-delivered', agent_id: agentId, message_id: q.message_id, data: { queued: true, oneway } });
+      } catch (err) {
+        this.emit({ kind: 'message-failed', agent_id: agentId, message_id: q.message_id, error: (err as Error).message, data: { queued: true } });
+      }
+      await store.deleteQueued([q.seq]);
+    }
+    return { host_url: this.address, agent_id: agentId };
+  }
+
+  /** One timer for the earliest `activate_at`; re-armed whenever the inactive set changes. */
+  private scheduleActivationTimer(): void {
+    if (this.activationTimer) clearTimeout(this.activationTimer);
+    this.activationTimer = undefined;
+    if (this.shuttingDown) return;
+    let next = Infinity;
+    for (const e of this.inactive.values()) if (e.policy.activate_at !== null) next = Math.min(next, e.policy.activate_at);
+    if (next === Infinity) return;
+    const delay = Math.min(60_000, Math.max(0, next * 1000 - Date.now()));
+    this.activationTimer = setTimeout(() => {
+      this.activationTimer = undefined;
+      const now = Date.now() / 1000;
+      for (const [id, e] of this.inactive) {
+        if (e.policy.activate_at !== null && e.policy.activate_at <= now) this.activate(id, 'timer').catch(() => {});
+      }
+      this.scheduleActivationTimer();
+    }, delay);
+    this.activationTimer.unref();
+  }
+
+  private requireStore(): Store {
+    if (!this.store) throw new HostError(`host '${this.name}' has no store; deactivation needs a persistence dir`);
+    return this.store;
   }
 
   // ---- mobility --------------------------------------------------------------------------
@@ -583,16 +805,54 @@ export class Host {
     };
   }
 
-  listAgents(): AgentSummary[] {
-    return [...this.agents.values()].map((e) => this.summarize(e));
+  listAgents(which: 'active' | 'inactive' | 'all' = 'all'): AgentSummary[] {
+    const out: AgentSummary[] = [];
+    if (which !== 'inactive') for (const e of this.agents.values()) out.push(this.summarize(e));
+    if (which !== 'active') for (const id of this.inactive.keys()) if (!this.agents.has(id)) out.push(this.summarizeInactive(id));
+    return out;
+  }
+
+  private summarizeInactive(agentId: string): AgentSummary {
+    const e = this.inactive.get(agentId)!;
+    return {
+      agent_id: agentId,
+      agent_class: e.agent_class,
+      host: this.name,
+      address: this.address,
+      active: false,
+      runner: null,
+      pid: null,
+      crashed: false,
+      exitcode: null,
+      error: null,
+      created_at: e.created_at,
+      deactivated_at: e.deactivated_at,
+      mailbox: { queued_count: 0, in_flight_count: 0, delivered_count: 0, failed_count: 0 },
+    };
   }
 
   getAgent(agentId: string): AgentSummary {
+    if (!this.agents.has(agentId) && this.inactive.has(agentId)) return this.summarizeInactive(agentId);
     return this.summarize(this.require(agentId));
   }
 
-  /** Summary plus the live state (or the last known one if the agent does not answer in 2 s). */
+  /**
+   * Summary plus the state: live for active agents (the last known one if the agent does not
+   * answer in 2 s); from the store, with policy and queued count, for sleeping ones.
+   */
   async getState(agentId: string): Promise<AgentSummary & { state: unknown; state_live: boolean }> {
+    if (!this.agents.has(agentId) && this.inactive.has(agentId)) {
+      const record = await this.requireStore().getInactive(agentId);
+      if (!record) throw this.notFound(agentId);
+      const queued = await this.requireStore().queuedCount(agentId);
+      return {
+        ...this.summarizeInactive(agentId),
+        state: record.state,
+        state_live: false,
+        deactivation_policy: record.policy,
+        queued_message_count: queued,
+      } as AgentSummary & { state: unknown; state_live: boolean };
+    }
     const entry = this.require(agentId);
     let live = false;
     if (entry.status === 'active') {
@@ -652,6 +912,14 @@ export class Host {
         return this.dispatch(callerId, args.target as TicketInit | string);
       case 'clone':
         return this.clone(callerId, (args.target as TicketInit | string | null) ?? null);
+      case 'deactivate': {
+        const entry = this.require(callerId);
+        const request = normalizeRequest({ reason: 'deactivate', source: 'self', policy: (args.policy as Partial<DeactivationPolicy>) ?? null, metadata: (args.metadata as Record<string, unknown>) ?? {} });
+        // Sleep once the handler that asked has returned, so its last changes are kept.
+        if (entry.mailbox.inFlight > 0) entry.deactivateWhenIdle = request;
+        else setImmediate(() => void this.deactivate(callerId, request).catch(() => {}));
+        return null;
+      }
       case 'hosts':
         return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });
       case 'host-online':
@@ -682,18 +950,35 @@ export class Host {
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    const stops: Promise<void>[] = [];
-    for (const entry of this.agents.values()) {
-      const wasActive = entry.status === 'active';
-      entry.status = 'disposing';
-      this.failQueued(entry, new HostShuttingDownError(`host '${this.name}' is shutting down`));
-      stops.push(wasActive ? entry.handle.stop(false) : Promise.resolve(entry.handle.kill()));
-    }
-    await Promise.allSettled(stops);
+    if (this.activationTimer) clearTimeout(this.activationTimer);
+    await Promise.allSettled([...this.activations.values()]);
+    // Every active agent goes to sleep and comes back when the host starts again.
+    await Promise.allSettled([...this.agents.values()].map((entry) => this.stopForShutdown(entry)));
     this.agents.clear();
     await Promise.all([this.runners.process.close(), this.runners.inline.close()]);
     this.emit({ kind: 'context-shutdown' });
     await this.store?.close();
+  }
+
+  private async stopForShutdown(entry: AgentEntry): Promise<void> {
+    if (entry.status === 'active' && this.store) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SHUTDOWN_DEACTIVATE_MS)));
+      const request = { reason: 'shutdown', source: 'host', policy: { activate_on_startup: true } };
+      const outcome = await Promise.race([this.deactivate(entry.id, request).then(() => 'ok' as const, (err: Error) => err), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'ok') return;
+      this.emit({
+        kind: 'deactivate-failed',
+        agent_id: entry.id,
+        agent_class: entry.agentClass,
+        error: outcome === 'timeout' ? `no answer within ${SHUTDOWN_DEACTIVATE_MS} ms; process killed` : outcome.message,
+        data: { reason: 'shutdown' },
+      });
+    }
+    entry.status = 'disposing';
+    this.failQueued(entry, new HostShuttingDownError(`host '${this.name}' is shutting down`));
+    entry.handle.kill();
   }
 
   /** Hard stop: kill every child at once. */
@@ -706,3 +991,22 @@ export class Host {
 }
 
 const STALE = Symbol('stale');
+
+interface InactiveIndexEntry {
+  agent_class: string;
+  policy: DeactivationPolicy;
+  deactivated_at: number;
+  created_at: number;
+}
+
+/** The answer to a message that was stored for a sleeping agent instead of delivered. */
+export class QueuedReceipt {
+  readonly queued = true as const;
+  readonly message_id: string;
+  constructor(messageId: string) {
+    this.message_id = messageId;
+  }
+}
+
+/** How long graceful shutdown waits for one agent to deactivate before killing it. */
+const SHUTDOWN_DEACTIVATE_MS = 5000;

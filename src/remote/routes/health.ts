@@ -6,7 +6,7 @@ import { sendJson } from '../http-reply.ts';
 
 /** Capabilities this host's API offers (grows with each feature). */
 export const CAPABILITIES = {
-  agents: ['list', 'state', 'create', 'message', 'dispose', 'dispatch', 'clone', 'retract'],
+  agents: ['list', 'state', 'create', 'message', 'dispose', 'dispatch', 'clone', 'retract', 'activate', 'deactivate'],
   transfer: ['tickets', 'binary-envelope'],
   events: ['list'],
   hosts: ['list', 'join'],
@@ -25,7 +25,7 @@ export async function healthRoutes(app: FastifyInstance, host: Host): Promise<vo
       mesh: host.meshEnabled,
       uptime_s: (Date.now() - host.startedAt) / 1000,
       active_count: host.activeCount(),
-      inactive_count: 0,
+      inactive_count: host.inactiveCount(),
       capabilities: CAPABILITIES,
       tags: host.tags,
       properties: host.properties,
