@@ -17,8 +17,15 @@ export type {
   AgentClass,
   AgentContext,
   AgentHandle,
+  AgentResources,
+  AgentStorage,
   AgentSummary,
+  CloneEvent,
   CreateAgentOptions,
+  MeshHost,
+  MobilityEvent,
+  MoveTarget,
+  PersistencyEvent,
   CreationEvent,
   DisposingEvent,
   LifecycleEvent,
@@ -27,10 +34,17 @@ export type {
   SendOptions,
 } from './core/agent.ts';
 export { Message, Priority, clampPriority } from './core/message.ts';
+export { DEFAULT_POLICY, after } from './core/deactivation.ts';
+export type { DeactivationPolicy, DeactivationRequest } from './core/deactivation.ts';
+export type { TransferTicket, TicketInit, ArrivalMode } from './core/ticket.ts';
+export { isArtifactRef, isValidArtifactId } from './core/artifact.ts';
+export type { ArtifactRef } from './core/artifact.ts';
 export type { AgentRef, MessageInit, MessageType } from './core/message.ts';
 export { BINARY_TAG, decode, encode, fromWire, toWire } from './core/codec.ts';
 export {
   AgentCrashedError,
+  ArtifactChecksumError,
+  ArtifactNotFoundError,
   AgentInactiveError,
   AgentNotFoundError,
   AuthenticationError,
@@ -46,8 +60,10 @@ export {
   NotHandledError,
   PayloadTooLargeError,
   RemoteHostError,
+  ResourceCleanupError,
   RouteNotFoundError,
   SerializationError,
+  StorageQuotaError,
   TagletsError,
   TimeoutError,
   TransferError,

@@ -19,6 +19,14 @@ function parseProperties(pairs: string[]): Record<string, string> {
   return out;
 }
 
+function sizeFlag(flag: string, text: string, allowUnlimited = false): number | null {
+  try {
+    return parseSize(text, { allowUnlimited });
+  } catch (err) {
+    throw new CliError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
 function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port must be 0..65535 (0 picks a free port), got '${text}'`);
@@ -26,7 +34,7 @@ function parsePort(text: string): number {
 }
 
 /** Failure-type events are echoed to stderr so an operator sees them without polling /events. */
-const ECHOED = new Set(['agent-crashed', 'message-failed', 'event-listener-failed']);
+const ECHOED = new Set(['agent-crashed', 'message-failed', 'event-listener-failed', 'artifact-sweep-failed']);
 function echoEvent(event: HostEvent): void {
   if (!ECHOED.has(event.kind)) return;
   const parts = [
@@ -35,6 +43,23 @@ function echoEvent(event: HostEvent): void {
     event.message_id && `message=${event.message_id}`,
   ].filter(Boolean);
   process.stderr.write(`taglets host ${event.kind}${parts.length ? ` (${parts.join(', ')})` : ''}: ${event.error ?? ''}\n`);
+}
+
+function parseArtifactFlags(flags: HostFlags): { artifactMaxSize: number | null; artifactStorageQuota: number | null; artifactSpoolTtl: number } {
+  const size = (flag: string, text: string): number | null => {
+    try {
+      return parseSize(text, { allowUnlimited: true });
+    } catch (err) {
+      throw new CliError(`${flag}: ${(err as Error).message}`);
+    }
+  };
+  const ttl = Number(flags.artifactSpoolTtl);
+  if (!Number.isFinite(ttl) || ttl <= 0) throw new CliError(`--artifact-spool-ttl must be a positive number of seconds, got '${flags.artifactSpoolTtl}'`);
+  return {
+    artifactMaxSize: size('--artifact-max-size', flags.artifactMaxSize),
+    artifactStorageQuota: size('--artifact-storage-quota', flags.artifactStorageQuota),
+    artifactSpoolTtl: ttl,
+  };
 }
 
 interface HostFlags {
@@ -49,9 +74,14 @@ interface HostFlags {
   meshVersion?: string;
   mesh: boolean;
   meshMulticast: boolean;
+  meshMulticastAddress?: string;
   root?: string;
   warmPool: string;
   maxBodySize: string;
+  persistentStorageQuota: string;
+  artifactMaxSize: string;
+  artifactStorageQuota: string;
+  artifactSpoolTtl: string;
   apiKeyEnv?: string;
 }
 
@@ -69,16 +99,26 @@ export function registerHostCommand(program: Command): void {
     .option('--launch-config <file>', 'launch.toml with startup agents and resident services')
     .option('--mesh-version <version>', 'mesh version; peers with another version are not listed')
     .option('--no-mesh', 'run standalone, without mesh membership')
-    .option('--no-mesh-multicast', 'do not send or listen for multicast beacons')
+    .option('--no-mesh-multicast', 'do not send or listen for multicast beacons (gossip with --peer only)')
+    .option(
+      '--mesh-multicast-address <group:port>',
+      'multicast group and port for beacons (default TAGLETS_MESH_MULTICAST, else 239.42.74.53:48765)',
+    )
     .option('--root <dir>', 'directory relative agent class references resolve against (default: cwd)')
     .option('--warm-pool <n>', 'idle agent processes kept ready', '2')
     .option('--max-body-size <size>', 'largest request body (e.g. 64M, 1GB)', '64M')
+    .option('--persistent-storage-quota <size>', "per-class persistent storage quota ('none' = unlimited)", '10M')
+    .option('--artifact-max-size <size|none>', 'largest artifact upload (e.g. 1G, 500M, none)', '1G')
+    .option('--artifact-storage-quota <size|none>', 'total size of all hosted artifacts (e.g. 10G, none)', '10G')
+    .option('--artifact-spool-ttl <seconds>', 'unfinished uploads older than this are swept', '86400')
     .addHelpText(
       'after',
       `
 Examples:
   $ taglets host --name alpha                       # http://127.0.0.1:8765
   $ taglets host --name beta --port 0 --tag gpu     # free port, tagged
+  $ taglets host --name gamma --port 8767 --peer http://127.0.0.1:8765   # join alpha's mesh
+  $ taglets host --name solo --port 8768 --no-mesh  # standalone, no gossip, no beacons
   $ TAGLETS_API_KEY=secret taglets host --name alpha --host 0.0.0.0
 
 Prints one line once ready:
@@ -95,6 +135,7 @@ Prints one line once ready:
       } catch (err) {
         throw new CliError(`--max-body-size: ${(err as Error).message}`);
       }
+      const artifactLimits = parseArtifactFlags(flags);
       const persistenceDir = resolve(flags.persistenceDir ?? defaultPersistenceDir(flags.name));
       let running;
       try {
@@ -106,10 +147,16 @@ Prints one line once ready:
           root: resolve(flags.root ?? process.cwd()),
           ...(flags.meshVersion ? { meshVersion: flags.meshVersion } : {}),
           meshEnabled: flags.mesh,
+          peers: flags.peer ?? [],
+          meshMulticast: flags.meshMulticast,
+          ...(flags.meshMulticastAddress ? { meshMulticastAddress: flags.meshMulticastAddress } : {}),
+          onMeshWarning: (message: string) => process.stderr.write(`taglets host: warning: ${message}\n`),
           tags: flags.tag ?? [],
           properties: parseProperties(flags.property ?? []),
           processRunner: { minIdle: warm, maxIdle: Math.max(8, warm) },
           bodyLimit,
+          storageQuotaBytes: sizeFlag('--persistent-storage-quota', flags.persistentStorageQuota, true),
+          ...artifactLimits,
           ...(apiKey ? { apiKey } : {}),
         });
       } catch (err) {
@@ -123,8 +170,8 @@ Prints one line once ready:
         throw err;
       }
       running.host.events.on(echoEvent);
-      if (flags.peer?.length) {
-        process.stderr.write(`taglets host: warning: mesh membership is not built yet in this version; --peer ${flags.peer.join(', ')} is not contacted\n`);
+      if (!flags.mesh && flags.peer?.length) {
+        process.stderr.write(`taglets host: warning: --no-mesh given; --peer ${flags.peer.join(', ')} is not contacted\n`);
       }
       process.stdout.write(
         `taglets host '${flags.name}' listening at ${running.url} (mesh ${flags.mesh ? 'on' : 'off'}, version ${running.host.meshVersion})\n`,

@@ -104,12 +104,38 @@ export interface CreateAgentOptions {
   agentId?: string;
 }
 
+/** Cleanups that run (newest first) before the agent leaves its process. */
+export interface AgentResources {
+  register(name: string, cleanup: () => unknown, options?: { suppress?: boolean }): void;
+  trackCloseable(name: string, obj: object, method?: string, options?: { suppress?: boolean }): void;
+  remove(name: string): boolean;
+  status(): Record<string, boolean>;
+}
+
+/** Files shared by all agents of this class on this host; they survive restarts. Quota applies. */
+export interface AgentStorage {
+  read(path: string): Promise<Buffer>;
+  readText(path: string): Promise<string>;
+  write(path: string, data: Uint8Array | string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  delete(path: string): Promise<boolean>;
+  clear(): Promise<void>;
+  list(prefix?: string): Promise<string[]>;
+  status(): Promise<{ root: string; used_bytes: number; quota_bytes: number | null; available_bytes: number | null }>;
+}
+
 /** The capability boundary of an agent: everything it may do beyond its own state. */
 export interface AgentContext {
   readonly agentId: string;
   readonly agentClass: string;
   readonly hostName: string;
   readonly hostUrl: string;
+  /** Cleanups run before dispatch, retract, deactivation and dispose. */
+  readonly resources: AgentResources;
+  /** Per-class persistent storage on this host. */
+  readonly storage: AgentStorage;
+  /** This agent's scratch directory (created on first use; kept while it sleeps, removed when it leaves). */
+  workDir(): Promise<string>;
   /** A handle on another agent (by id on this host, or by a full ref). */
   getProxy(target: string | AgentRef): AgentHandle;
   /** Creates an agent on this host and waits for its `onCreation`. */

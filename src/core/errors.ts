@@ -85,6 +85,8 @@ export class AgentCrashedError extends TagletsError {}
 export class HandlerError extends TagletsError {}
 /** A lifecycle hook (onCreation, onDisposing, …) failed. */
 export class LifecycleError extends TagletsError {}
+/** A registered resource failed to clean up before the agent left; the operation was cancelled. */
+export class ResourceCleanupError extends LifecycleError {}
 /** The agent is inactive and the message may not wake it. */
 export class AgentInactiveError extends TagletsError {}
 /** Moving an agent failed; the agent stays where it was. */
@@ -105,6 +107,18 @@ export class TimeoutError extends TagletsError {
 export class HostShuttingDownError extends TagletsError {
   override readonly status = 503;
   override readonly retryable = true;
+}
+/** No artifact with that id on this host (never uploaded, deleted, expired, or a malformed id). */
+export class ArtifactNotFoundError extends TagletsError {
+  override readonly status = 404;
+}
+/** An artifact's bytes do not match the declared or advertised size or sha256; nothing was kept. */
+export class ArtifactChecksumError extends TagletsError {
+  override readonly status = 422;
+}
+/** Storing the artifact would exceed the host's artifact storage quota; nothing was kept. */
+export class StorageQuotaError extends TagletsError {
+  override readonly status = 507;
 }
 /** Anything unexpected; a bug in taglets or in the agent. */
 export class InternalError extends TagletsError {
@@ -131,11 +145,15 @@ const registry: Record<string, ErrorClass> = {
   AgentCrashedError,
   HandlerError,
   LifecycleError,
+  ResourceCleanupError,
   AgentInactiveError,
   TransferError,
   RemoteHostError,
   TimeoutError,
   HostShuttingDownError,
+  ArtifactNotFoundError,
+  ArtifactChecksumError,
+  StorageQuotaError,
   InternalError,
 };
 

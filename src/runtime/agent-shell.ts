@@ -9,6 +9,7 @@ import type {
   AgentContext,
   AgentHandle,
   AgentSummary,
+  AgentStorage,
   CreateAgentOptions,
   MoveTarget,
   RunnerKind,
@@ -18,6 +19,7 @@ import { HandlerError, LifecycleError, NotHandledError, TagletsError } from '../
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
 import { normalizePolicy, type DeactivationPolicy, type DeactivationRequest } from '../core/deactivation.ts';
 import { loadAgentClass } from './class-loader.ts';
+import { ResourceRegistry } from './resources.ts';
 import type { AvailableHostsOptions, HostRef } from './directory.ts';
 
 /** Calls from an agent to its host (over IPC for child processes, direct for inline agents). */
@@ -36,7 +38,9 @@ export type HostCallMethod =
   | 'wait-host'
   | 'dispatch'
   | 'clone'
-  | 'deactivate';
+  | 'deactivate'
+  | 'storage'
+  | 'workdir';
 
 export interface LoadSpec {
   agentId: string;
@@ -68,6 +72,9 @@ export interface LoadResult {
  * Hooks whose caller needs the state afterwards (to ship it, or as the first known state).
  * Other hooks answer without it: a 64 MiB state should cross the IPC channel once, not twice.
  */
+/** Hooks after which the agent leaves its process: its resources are released first. */
+const CLEANUP_AFTER = new Set<HookName>(['onDispatching', 'onReverting', 'onDisposing']);
+
 const HOOKS_RETURNING_STATE = new Set<HookName>(['onCreation', 'onDispatching', 'onReverting', 'onCloning']);
 
 function describe(err: unknown): string {
@@ -125,8 +132,44 @@ class BridgeHandle implements AgentHandle {
   }
 }
 
+class BridgeStorage implements AgentStorage {
+  readonly #bridge: HostBridge;
+  constructor(bridge: HostBridge) {
+    this.#bridge = bridge;
+  }
+  private op<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    return this.#bridge.call('storage', { op, ...args }) as Promise<T>;
+  }
+  read(path: string): Promise<Buffer> {
+    return this.op<Uint8Array>('read', { path }).then((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+  async readText(path: string): Promise<string> {
+    return (await this.read(path)).toString('utf8');
+  }
+  write(path: string, data: Uint8Array | string): Promise<void> {
+    return this.op('write', { path, data });
+  }
+  exists(path: string): Promise<boolean> {
+    return this.op('exists', { path });
+  }
+  delete(path: string): Promise<boolean> {
+    return this.op('delete', { path });
+  }
+  clear(): Promise<void> {
+    return this.op('clear');
+  }
+  list(prefix?: string): Promise<string[]> {
+    return this.op('list', { prefix: prefix ?? '' });
+  }
+  status(): ReturnType<AgentStorage['status']> {
+    return this.op('status');
+  }
+}
+
 class ShellContext implements AgentContext {
   readonly agentId: string;
+  readonly resources = new ResourceRegistry();
+  readonly storage: AgentStorage;
   readonly agentClass: string;
   readonly hostName: string;
   readonly hostUrl: string;
@@ -137,6 +180,10 @@ class ShellContext implements AgentContext {
     this.hostName = spec.hostName;
     this.hostUrl = spec.hostUrl;
     this.bridge = bridge;
+    this.storage = new BridgeStorage(bridge);
+  }
+  async workDir(): Promise<string> {
+    return (await this.bridge.call('workdir', {})) as string;
   }
   getProxy(target: string | AgentRef): AgentHandle {
     const ref = typeof target === 'string' ? { host_url: this.hostUrl, agent_id: target } : target;
@@ -213,8 +260,10 @@ export class AgentShell {
         const request = event.request as DeactivationRequest;
         const policy = normalizePolicy((await this.agent.deactivationPolicy(request)) ?? request.policy);
         await this.agent.onDeactivating({ ...(event as object), policy } as never);
+        await (this.agent.context as ShellContext).resources.cleanup();
         return { state: this.agent.state, policy };
       } else await this.agent[name](event as never);
+      if (CLEANUP_AFTER.has(name)) await (this.agent.context as ShellContext).resources.cleanup();
     } catch (err) {
       if (err instanceof TagletsError) throw err;
       throw new LifecycleError(`${this.cls.name}.${name} failed: ${describe(err)}`);

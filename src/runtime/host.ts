@@ -31,6 +31,10 @@ import {
   type DeactivationRequest,
 } from '../core/deactivation.ts';
 import type { InactiveRecord } from '../persistence/store.ts';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ClassStorage } from './class-storage.ts';
 import { normalizeTicket, type TicketInit, type TransferTicket } from '../core/ticket.ts';
 import type { HookName } from './agent-shell.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
@@ -63,6 +67,8 @@ export interface HostOptions {
   processRunner?: ProcessRunnerOptions;
   eventCapacity?: number;
   remote?: RemoteAgents;
+  /** Per-class persistent storage quota in bytes; null = unlimited. @default 10 MiB */
+  storageQuotaBytes?: number | null;
 }
 
 export interface CreateAgentRequest {
@@ -148,6 +154,8 @@ export class Host {
   /** Activations in progress, so concurrent wake-ups share one. */
   private readonly activations = new Map<string, Promise<AgentRef>>();
   private activationTimer: NodeJS.Timeout | undefined;
+  private readonly classStorages = new Map<string, ClassStorage>();
+  private readonly storageQuotaBytes: number | null;
   /** Where agents that left by dispatch went (bounded; for clear 404 messages). */
   private readonly movedTo = new Map<string, AgentRef>();
   /** Which hosts exist; the mesh replaces the standalone default. */
@@ -157,6 +165,7 @@ export class Host {
     this.name = options.name;
     this.store = options.store;
     this.persistenceDir = options.persistenceDir;
+    this.storageQuotaBytes = options.storageQuotaBytes === undefined ? 10 * 1024 * 1024 : options.storageQuotaBytes;
     this.root = options.root ?? process.cwd();
     this.meshVersion = options.meshVersion ?? 'dev';
     this.meshEnabled = options.meshEnabled ?? true;
@@ -186,6 +195,11 @@ export class Host {
   private async loadInactive(): Promise<void> {
     if (!this.store) return;
     for (const r of await this.store.listInactive()) this.indexInactive(r);
+    // Work dirs of sleeping agents are kept; anything else is left over from a crash.
+    const work = join(this.dataDir(), 'work');
+    for (const name of await readdir(work).catch(() => [] as string[])) {
+      if (!this.inactive.has(name)) await rm(join(work, name), { recursive: true, force: true });
+    }
     const now = Date.now() / 1000;
     for (const [id, e] of this.inactive) {
       if (e.policy.activate_on_startup || (e.policy.activate_at !== null && e.policy.activate_at <= now)) {
@@ -367,6 +381,7 @@ export class Host {
         const rec = this.inactive.get(agentId);
         await this.store!.deleteInactive(agentId);
         this.inactive.delete(agentId);
+        this.removeWorkDir(agentId);
         this.scheduleActivationTimer();
         this.emit({ kind: 'dispose', agent_id: agentId, agent_class: rec?.agent_class ?? null, data: { active: false } });
         return;
@@ -389,6 +404,7 @@ export class Host {
       entry.handle.kill();
     }
     this.agents.delete(agentId);
+    this.removeWorkDir(agentId);
     this.emit({ kind: 'dispose', agent_id: agentId, agent_class: entry.agentClass, error: hookError });
   }
 
@@ -614,6 +630,51 @@ export class Host {
     this.activationTimer.unref();
   }
 
+  /** The host's data directory (a temp dir for hosts started without one). */
+  private dataDir(): string {
+    return this.persistenceDir ?? join(tmpdir(), `taglets-${this.name}-${process.pid}`);
+  }
+
+  private workDirOf(agentId: string): string {
+    return join(this.dataDir(), 'work', agentId);
+  }
+
+  private removeWorkDir(agentId: string): void {
+    void rm(this.workDirOf(agentId), { recursive: true, force: true });
+  }
+
+  private storageOf(agentClass: string): ClassStorage {
+    let s = this.classStorages.get(agentClass);
+    if (!s) {
+      s = new ClassStorage(join(this.dataDir(), 'storage'), agentClass, this.storageQuotaBytes);
+      this.classStorages.set(agentClass, s);
+    }
+    return s;
+  }
+
+  private storageCall(agentClass: string, args: Record<string, unknown>): Promise<unknown> {
+    const storage = this.storageOf(agentClass);
+    const path = String(args.path ?? '');
+    switch (args.op) {
+      case 'read':
+        return storage.read(path);
+      case 'write':
+        return storage.write(path, args.data as Uint8Array | string);
+      case 'exists':
+        return storage.exists(path);
+      case 'delete':
+        return storage.delete(path);
+      case 'clear':
+        return storage.clear();
+      case 'list':
+        return storage.list(String(args.prefix ?? ''));
+      case 'status':
+        return storage.status();
+      default:
+        throw new ValidationError(`unknown storage operation '${String(args.op)}'`);
+    }
+  }
+
   private requireStore(): Store {
     if (!this.store) throw new HostError(`host '${this.name}' has no store; deactivation needs a persistence dir`);
     return this.store;
@@ -696,6 +757,7 @@ export class Host {
   private departed(entry: AgentEntry, ref: AgentRef): void {
     entry.status = 'disposing';
     this.agents.delete(entry.id);
+    this.removeWorkDir(entry.id);
     this.movedTo.set(entry.id, ref);
     if (this.movedTo.size > 10_000) this.movedTo.delete(this.movedTo.keys().next().value!);
     for (const d of entry.mailbox.drain()) {
@@ -919,6 +981,13 @@ export class Host {
         if (entry.mailbox.inFlight > 0) entry.deactivateWhenIdle = request;
         else setImmediate(() => void this.deactivate(callerId, request).catch(() => {}));
         return null;
+      }
+      case 'storage':
+        return this.storageCall(this.require(callerId).agentClass, args);
+      case 'workdir': {
+        const dir = this.workDirOf(callerId);
+        await mkdir(dir, { recursive: true });
+        return dir;
       }
       case 'hosts':
         return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });

@@ -3,11 +3,11 @@
  * sleeping agents keep state and queued messages across graceful restarts and SIGKILL.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AgentInactiveError, LifecycleError } from 'taglets';
+import { AgentInactiveError, LifecycleError, ResourceCleanupError, StorageQuotaError, ValidationError } from 'taglets';
 import { HostClient } from 'taglets/client';
 import { runCli, spawnHost, waitFor, type SpawnedHost } from 'taglets/testing';
 import { FIXTURES } from './helpers.ts';
@@ -15,6 +15,7 @@ import { FIXTURES } from './helpers.ts';
 const SLEEPER = './durable-agents.js#Sleeper';
 const HERMIT = './durable-agents.js#Hermit';
 const INSOMNIAC = './durable-agents.js#Insomniac';
+const KEEPER = './durable-agents.js#Keeper';
 
 const dirs: string[] = [];
 const hosts: SpawnedHost[] = [];
@@ -150,5 +151,49 @@ describe('restarts', () => {
     const act = await runCli(['--entry', host.url, 'agents', 'activate', 'k1']);
     assert.equal(act.code, 0, act.stderr);
     assert.equal(await client.proxy('k1').send('inc'), 3, 'state 1 + the queued inc + this one');
+  });
+});
+
+describe('storage, work dirs and resources', () => {
+  it('class storage is shared by agents of a class, survives restarts, enforces the quota and refuses traversal', async () => {
+    const dir = freshDir();
+    let host = await spawnHost({ name: 'st', root: FIXTURES, persistenceDir: dir, args: ['--no-mesh', '--persistent-storage-quota', '1K'] });
+    hosts.push(host);
+    let client = new HostClient(host.url);
+    const a = await client.createAgent(KEEPER);
+    const b = await client.createAgent(KEEPER);
+    assert.equal(await a.send('put', { path: 'notes/a.txt', text: 'hello' }), 5);
+    assert.equal(await b.send('get', { path: 'notes/a.txt' }), 'hello', 'shared per class');
+    await assert.rejects(a.send('put', { path: 'big.bin', bytes: 2000 }), StorageQuotaError);
+    await assert.rejects(a.send('put', { path: '../escape.txt', text: 'x' }), ValidationError);
+    await host.stop();
+    host = await spawnHost({ name: 'st', root: FIXTURES, persistenceDir: dir, args: ['--no-mesh'] });
+    hosts.push(host);
+    client = new HostClient(host.url);
+    const c = await client.createAgent(KEEPER);
+    assert.deepEqual(await c.send('list'), ['notes/a.txt']);
+  });
+
+  it('the work dir is kept while the agent sleeps and removed when it is disposed', async () => {
+    const { client } = await start(freshDir());
+    const p = await client.createAgent(KEEPER);
+    const dir = (await p.send('workdir')) as string;
+    assert.ok(existsSync(`${dir}/scratch.txt`));
+    await p.deactivate();
+    assert.ok(existsSync(`${dir}/scratch.txt`), 'kept over deactivation');
+    await p.activate();
+    await p.dispose();
+    await waitFor(() => !existsSync(dir));
+  });
+
+  it('a resource that fails to clean up cancels deactivation; a suppressed one does not', async () => {
+    const { client } = await start(freshDir());
+    const p = await client.createAgent(KEEPER);
+    await p.send('hold-resource', { suppress: false });
+    await assert.rejects(p.deactivate(), (err: Error) => err instanceof ResourceCleanupError && /socket will not close/.test(err.message));
+    assert.equal((await p.info()).active, true);
+    await p.send('hold-resource', { suppress: true });
+    await p.deactivate();
+    assert.equal((await p.info()).active, false);
   });
 });
