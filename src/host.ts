@@ -18,6 +18,7 @@ import { Mesh, multicastFromEnv, parseMulticastAddress } from './remote/mesh.ts'
 import { HttpRemoteAgents } from './remote/remote-agents.ts';
 import { buildServer, type ServerOptions } from './remote/server.ts';
 import { Host, type HostOptions } from './runtime/host.ts';
+import { readLaunchConfig, syncLaunchConfig, type LaunchConfig, type SyncOutcome } from './services/launch-config.ts';
 import { VERSION } from './version.ts';
 
 export interface StartHostOptions extends Omit<HostOptions, 'remote' | 'store'>, ServerOptions {
@@ -41,6 +42,16 @@ export interface StartHostOptions extends Omit<HostOptions, 'remote' | 'store'>,
   artifactStorageQuota?: number | null;
   /** Seconds after which an unfinished upload's part file is swept. @default 86400 */
   artifactSpoolTtl?: number;
+  /** launch.toml path; `null` runs without one. @default `<persistenceDir>/launch.toml` (created from the bundled default) */
+  launchConfig?: string | null;
+  /** Sync the launch config with the bundled default. @default true */
+  syncLaunchConfig?: boolean;
+  /** Replace an outdated launch config without asking (a backup is kept). */
+  launchYes?: boolean;
+  /** Asks the operator whether to update an outdated launch config (interactive terminals). */
+  confirmLaunchUpdate?: (question: string) => Promise<boolean>;
+  /** Launch config problems worth telling an operator. */
+  onLaunchWarning?: (message: string) => void;
 }
 
 export interface RunningHost {
@@ -72,6 +83,19 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
         ? parseMulticastAddress(options.meshMulticastAddress)
         : multicastFromEnv();
   const persistenceDir = resolve(options.persistenceDir ?? defaultPersistenceDir(options.name));
+  // Read (and sync) the launch config first: a broken file must stop the start cleanly.
+  const launchPath = options.launchConfig === null ? null : resolve(options.launchConfig ?? join(persistenceDir, 'launch.toml'));
+  let launch: LaunchConfig | undefined;
+  let launchSync: SyncOutcome | undefined;
+  if (launchPath) {
+    launchSync = await syncLaunchConfig(launchPath, {
+      enabled: options.syncLaunchConfig !== false,
+      ...(options.launchYes ? { yes: true } : {}),
+      ...(options.confirmLaunchUpdate ? { confirm: options.confirmLaunchUpdate } : {}),
+    });
+    if (launchSync.action === 'keep') options.onLaunchWarning?.(launchSync.warning);
+    launch = readLaunchConfig(launchPath);
+  }
   const store = new SqliteStore(join(persistenceDir, 'taglets.db'));
   const host = new Host({ ...options, persistenceDir, store, meshVersion: resolveMeshVersion(options.meshVersion) });
   const artifacts = new ArtifactStore({
@@ -101,7 +125,6 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   const shownHost = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
   const url = `http://${shownHost}:${port}`;
-  await host.started(url, new HttpRemoteAgents(options.apiKey ? { apiKey: options.apiKey } : {}));
   let mesh: Mesh | undefined;
   if (options.meshEnabled !== false) {
     mesh = new Mesh({
@@ -114,8 +137,13 @@ export async function startHost(options: StartHostOptions): Promise<RunningHost>
       ...(options.onMeshWarning ? { onWarning: options.onMeshWarning } : {}),
     });
     host.directory = mesh;
-    mesh.start();
   }
+  if (launchSync && launchPath) {
+    const kind = launchSync.action === 'copy' ? 'launch-config-copy' : launchSync.action === 'update' ? 'launch-config-update' : 'launch-config-skip';
+    host.emit({ kind, data: { path: launchPath, ...launchSync } });
+  }
+  await host.started(url, new HttpRemoteAgents(options.apiKey ? { apiKey: options.apiKey } : {}), launch ?? {});
+  mesh?.start();
   let closing: Promise<void> | undefined;
   return {
     host,

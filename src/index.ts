@@ -17,7 +17,10 @@ export type {
   AgentClass,
   AgentContext,
   AgentHandle,
+  AdvertiseOptions,
   AgentResources,
+  FindServicesOptions,
+  ServiceInfo,
   AgentStorage,
   AgentSummary,
   CloneEvent,
@@ -61,6 +64,8 @@ export {
   PayloadTooLargeError,
   RemoteHostError,
   ResourceCleanupError,
+  ServiceContractError,
+  ServiceNotFoundError,
   RouteNotFoundError,
   SerializationError,
   StorageQuotaError,
@@ -74,3 +79,8 @@ export {
 } from './core/errors.ts';
 export type { WireError } from './core/errors.ts';
 export { VERSION } from './version.ts';
+export { CONTRACT_METADATA_KEY, ServiceContract, ServiceHandle, defineContract } from './services/contract.ts';
+export type { ContractMessage, MessageTarget, OperationSpec, ServiceFinder } from './services/contract.ts';
+/** TypeBox, for contract schemas: `Type.Object({ name: Type.String() })`. */
+export { default as Type } from 'typebox';
+export type { Static, TSchema } from 'typebox';

@@ -27,6 +27,11 @@ export interface SpawnHostOptions {
   readyTimeoutMs?: number;
   /** Keep this persistence dir instead of a fresh temp dir. */
   persistenceDir?: string;
+  /**
+   * Launch config: `false` (default) starts the host without one, so tests see only their
+   * own agents; `true` uses the bundled default (system services); a string is a path.
+   */
+  launch?: boolean | string;
 }
 
 export interface SpawnedHost {
@@ -47,16 +52,25 @@ const READY = /^taglets host '(.+)' listening at (\S+) \(mesh (on|off), version 
 
 let counter = 0;
 
+/**
+ * The mesh multicast `group:port` of the hosts this process spawns: one random port per test
+ * process (unless `TAGLETS_MESH_MULTICAST` is set), so hosts of one test file find each other by
+ * multicast but never hosts of other test files or real hosts on the default port.
+ */
+export const TEST_MESH_MULTICAST =
+  process.env.TAGLETS_MESH_MULTICAST || `239.42.74.53:${20_000 + Math.floor(Math.random() * 40_000)}`;
+
 export async function spawnHost(options: SpawnHostOptions = {}): Promise<SpawnedHost> {
   const name = options.name ?? `test-${process.pid}-${++counter}`;
   const ownDir = options.persistenceDir === undefined;
   const persistenceDir = options.persistenceDir ?? mkdtempSync(join(tmpdir(), 'taglets-host-'));
   const args = [CLI_PATH, 'host', '--name', name, '--port', '0', '--persistence-dir', persistenceDir];
   if (options.root) args.push('--root', options.root);
+  if (options.launch !== true) args.push('--launch-config', typeof options.launch === 'string' ? options.launch : 'none');
   args.push(...(options.args ?? []));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, TAGLETS_MESH_MULTICAST: TEST_MESH_MULTICAST, ...options.env },
   });
   let stdout = '';
   let stderr = '';

@@ -27,6 +27,17 @@ function sizeFlag(flag: string, text: string, allowUnlimited = false): number | 
   }
 }
 
+/** Asks on the terminal; only "y"/"yes" count as yes. */
+async function askYesNo(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port must be 0..65535 (0 picks a free port), got '${text}'`);
@@ -71,6 +82,8 @@ interface HostFlags {
   property?: string[];
   persistenceDir?: string;
   launchConfig?: string;
+  syncLaunchConfig: boolean;
+  yes?: boolean;
   meshVersion?: string;
   mesh: boolean;
   meshMulticast: boolean;
@@ -96,7 +109,9 @@ export function registerHostCommand(program: Command): void {
     .option('--tag <tag>', 'host tag for placement (repeatable)', collect)
     .option('--property <key=value>', 'host property (repeatable)', collect)
     .option('--persistence-dir <dir>', 'where the host keeps its data (default ~/.taglets/hosts/<name>)')
-    .option('--launch-config <file>', 'launch.toml with startup agents and resident services')
+    .option('--launch-config <file>', "launch.toml with startup agents and resident services ('none' = without; default <persistence-dir>/launch.toml, created from the bundled default)")
+    .option('--no-sync-launch-config', 'do not compare the launch config with the bundled default')
+    .option('-y, --yes', 'replace an outdated launch config without asking (a backup is kept)')
     .option('--mesh-version <version>', 'mesh version; peers with another version are not listed')
     .option('--no-mesh', 'run standalone, without mesh membership')
     .option('--no-mesh-multicast', 'do not send or listen for multicast beacons (gossip with --peer only)')
@@ -142,6 +157,11 @@ Prints one line once ready:
         running = await startHost({
           name: flags.name,
           persistenceDir,
+          launchConfig: flags.launchConfig === 'none' ? null : flags.launchConfig ? resolve(flags.launchConfig) : undefined,
+          syncLaunchConfig: flags.syncLaunchConfig,
+          launchYes: flags.yes === true,
+          ...(process.stdin.isTTY && process.stderr.isTTY ? { confirmLaunchUpdate: askYesNo } : {}),
+          onLaunchWarning: (message: string) => process.stderr.write(`taglets host: warning: ${message}\n`),
           bind: flags.host,
           port: flags.port,
           root: resolve(flags.root ?? process.cwd()),

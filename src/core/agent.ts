@@ -124,6 +124,35 @@ export interface AgentStorage {
   status(): Promise<{ root: string; used_bytes: number; quota_bytes: number | null; available_bytes: number | null }>;
 }
 
+/** A service record as agents and clients see it. */
+export interface ServiceInfo {
+  name: string;
+  proxy: { host_url: string; agent_id: string };
+  capabilities: string[];
+  metadata: Record<string, unknown>;
+  scope: 'local' | 'mesh';
+  host_name: string;
+  host_url: string;
+  advertised_at: number;
+  expires_at: number | null;
+  resident: boolean;
+}
+
+export interface AdvertiseOptions {
+  capabilities?: string[];
+  metadata?: Record<string, unknown>;
+  /** `mesh` makes the record visible to peers. @default 'local' */
+  scope?: 'local' | 'mesh';
+  /** Seconds until the record expires; none by default. */
+  ttl?: number | null;
+}
+
+export interface FindServicesOptions {
+  capability?: string;
+  /** `mesh` also asks every online peer (in parallel). @default 'local' */
+  scope?: 'local' | 'mesh';
+}
+
 /** The capability boundary of an agent: everything it may do beyond its own state. */
 export interface AgentContext {
   readonly agentId: string;
@@ -134,6 +163,12 @@ export interface AgentContext {
   readonly resources: AgentResources;
   /** Per-class persistent storage on this host. */
   readonly storage: AgentStorage;
+  /** Advertises a service this agent offers (removed when it leaves, sleeps or crashes). */
+  advertise(name: string, options?: AdvertiseOptions): Promise<ServiceInfo>;
+  /** Withdraws this agent's records of `name` (all when omitted). */
+  unadvertise(name?: string): Promise<ServiceInfo[]>;
+  /** Looks services up on this host, or across the mesh. */
+  findServices(name?: string, options?: FindServicesOptions): Promise<ServiceInfo[]>;
   /** This agent's scratch directory (created on first use; kept while it sleeps, removed when it leaves). */
   workDir(): Promise<string>;
   /** A handle on another agent (by id on this host, or by a full ref). */

@@ -87,6 +87,14 @@ export class HandlerError extends TagletsError {}
 export class LifecycleError extends TagletsError {}
 /** A registered resource failed to clean up before the agent left; the operation was cancelled. */
 export class ResourceCleanupError extends LifecycleError {}
+/** A service call's request or reply does not match the contract; the message names the field. */
+export class ServiceContractError extends TagletsError {
+  override readonly status = 422;
+}
+/** No service record matches the name (and contract version) asked for. */
+export class ServiceNotFoundError extends TagletsError {
+  override readonly status = 404;
+}
 /** The agent is inactive and the message may not wake it. */
 export class AgentInactiveError extends TagletsError {}
 /** Moving an agent failed; the agent stays where it was. */
@@ -146,6 +154,8 @@ const registry: Record<string, ErrorClass> = {
   HandlerError,
   LifecycleError,
   ResourceCleanupError,
+  ServiceContractError,
+  ServiceNotFoundError,
   AgentInactiveError,
   TransferError,
   RemoteHostError,

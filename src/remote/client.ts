@@ -3,7 +3,7 @@
  * wire codec for bodies, and errors rebuilt from `{error_type, error}` into taglets errors.
  */
 import { Agent as Dispatcher, request } from 'undici';
-import type { AgentSummary, MeshHost } from '../core/agent.ts';
+import type { AgentSummary, MeshHost, ServiceInfo } from '../core/agent.ts';
 import { Readable } from 'node:stream';
 import { decode, encode } from '../core/codec.ts';
 import { ENVELOPE_CONTENT_TYPE, encodeEnvelope, type Envelope } from '../core/envelope.ts';
@@ -276,6 +276,39 @@ export class HostClient {
 
   async dispose(agentId: string): Promise<void> {
     await this.call('POST', `/agents/${encodeURIComponent(agentId)}/dispose`, {});
+  }
+
+  /** Service records of this host (`scope: 'mesh'` returns only mesh-scoped ones, as peers see them). */
+  async services(
+    query: { name?: string; capability?: string; scope?: 'local' | 'mesh'; mesh?: boolean } = {},
+    options: CallOptions = {},
+  ): Promise<ServiceInfo[]> {
+    const q = new URLSearchParams();
+    if (query.name !== undefined) q.set('name', query.name);
+    if (query.capability !== undefined) q.set('capability', query.capability);
+    if (query.scope !== undefined) q.set('scope', query.scope);
+    if (query.mesh) q.set('mesh', '1');
+    return (await this.call<{ services: ServiceInfo[] }>('GET', `/services${q.size ? `?${q}` : ''}`, undefined, options)).services;
+  }
+
+  /** Finds services by name for typed contracts (`contract.find(client)`), asking the mesh when `scope` is `mesh`. */
+  findServices(name?: string, options: { capability?: string; scope?: 'local' | 'mesh' } = {}): Promise<ServiceInfo[]> {
+    return this.services({
+      ...(name !== undefined ? { name } : {}),
+      ...(options.capability !== undefined ? { capability: options.capability } : {}),
+      mesh: options.scope === 'mesh',
+    });
+  }
+
+  /** A proxy for an agent anywhere (a sibling client when it lives on another host). */
+  getProxy(ref: AgentRef | string): AgentProxy {
+    if (typeof ref === 'string') return new AgentProxy(this, ref);
+    return new AgentProxy(normalizeUrl(ref.host_url) === this.url ? this : this.sibling(ref.host_url), ref.agent_id);
+  }
+
+  /** Advertises a service for an agent of this host. */
+  async advertise(agentId: string, spec: { name: string; capabilities?: string[]; metadata?: Record<string, unknown>; scope?: 'local' | 'mesh'; ttl?: number | null }): Promise<ServiceInfo> {
+    return (await this.call<{ service: ServiceInfo }>('POST', `/agents/${encodeURIComponent(agentId)}/services`, spec)).service;
   }
 
   /** Puts an agent to sleep; `policy.after_seconds` is a shortcut for `activate_at`. */

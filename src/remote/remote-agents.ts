@@ -5,6 +5,7 @@ import { AgentNotFoundError } from '../core/errors.ts';
 import type { AgentRef, MessageInit } from '../core/message.ts';
 import type { TargetProfile } from '../core/ticket.ts';
 import type { CreateAgentRequest, RemoteAgents } from '../runtime/host.ts';
+import type { ServiceQuery, ServiceRecord } from '../runtime/services.ts';
 import { HostClient, type ClientOptions } from './client.ts';
 
 export class HttpRemoteAgents implements RemoteAgents {
@@ -37,6 +38,9 @@ export class HttpRemoteAgents implements RemoteAgents {
   }
   dispose(ref: AgentRef): Promise<void> {
     return this.client(ref.host_url).dispose(ref.agent_id);
+  }
+  services(url: string, query: ServiceQuery, timeoutMs: number): Promise<ServiceRecord[]> {
+    return this.client(url).services(query, { timeoutMs }) as Promise<ServiceRecord[]>;
   }
   async profile(url: string, timeoutMs: number): Promise<TargetProfile> {
     const h = await this.client(url).health({ timeoutMs });

@@ -155,3 +155,39 @@ export const DeactivateBody = Type.Object(
   { additionalProperties: false },
 );
 export type DeactivateBody = Static<typeof DeactivateBody>;
+
+export const ServicesQuery = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  capability: Type.Optional(Type.String({ minLength: 1 })),
+  scope: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('mesh')])),
+  mesh: Type.Optional(Type.String({ pattern: '^(1|0|true|false|yes|no)$' })),
+});
+export type ServicesQuery = Static<typeof ServicesQuery>;
+
+export const AdvertiseBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    capabilities: Type.Optional(Type.Array(Type.String())),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    scope: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('mesh')])),
+    ttl: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type AdvertiseBody = Static<typeof AdvertiseBody>;
+
+export const UnadvertiseBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false });
+export type UnadvertiseBody = Static<typeof UnadvertiseBody>;
+
+export const LeaseBody = Type.Object(
+  {
+    agent_id: Type.String({ minLength: 1 }),
+    service_name: Type.String({ minLength: 1 }),
+    ttl: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86400 })),
+  },
+  { additionalProperties: false },
+);
+export type LeaseBody = Static<typeof LeaseBody>;
+
+export const LeaseParams = Type.Object({ lease_id: Type.String({ minLength: 1, maxLength: 128 }) });
+export type LeaseParams = Static<typeof LeaseParams>;

@@ -27,6 +27,7 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meshRoutes } from './routes/mesh.ts';
 import { mobilityRoutes } from './routes/mobility.ts';
+import { serviceRoutes } from './routes/services.ts';
 
 export interface ServerOptions {
   /** Bearer key every request must carry; no auth when unset. */
@@ -67,6 +68,7 @@ const ROUTE_PLUGINS: ((app: FastifyInstance, host: Host) => Promise<void>)[] = [
   mobilityRoutes,
   meshRoutes,
   artifactRoutes,
+  serviceRoutes,
 ];
 
 export async function buildServer(host: Host, options: ServerOptions = {}): Promise<FastifyInstance> {

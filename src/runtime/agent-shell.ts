@@ -9,8 +9,11 @@ import type {
   AgentContext,
   AgentHandle,
   AgentSummary,
+  AdvertiseOptions,
   AgentStorage,
   CreateAgentOptions,
+  FindServicesOptions,
+  ServiceInfo,
   MoveTarget,
   RunnerKind,
   SendOptions,
@@ -40,7 +43,10 @@ export type HostCallMethod =
   | 'clone'
   | 'deactivate'
   | 'storage'
-  | 'workdir';
+  | 'workdir'
+  | 'advertise'
+  | 'unadvertise'
+  | 'services';
 
 export interface LoadSpec {
   agentId: string;
@@ -181,6 +187,19 @@ class ShellContext implements AgentContext {
     this.hostUrl = spec.hostUrl;
     this.bridge = bridge;
     this.storage = new BridgeStorage(bridge);
+  }
+  async advertise(name: string, options: AdvertiseOptions = {}): Promise<ServiceInfo> {
+    return (await this.bridge.call('advertise', { name, ...options })) as ServiceInfo;
+  }
+  async unadvertise(name?: string): Promise<ServiceInfo[]> {
+    return (await this.bridge.call('unadvertise', name === undefined ? {} : { name })) as ServiceInfo[];
+  }
+  async findServices(name?: string, options: FindServicesOptions = {}): Promise<ServiceInfo[]> {
+    return (await this.bridge.call('services', {
+      ...(name !== undefined ? { name } : {}),
+      ...(options.capability !== undefined ? { capability: options.capability } : {}),
+      mesh: options.scope === 'mesh',
+    })) as ServiceInfo[];
   }
   async workDir(): Promise<string> {
     return (await this.bridge.call('workdir', {})) as string;

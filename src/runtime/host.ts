@@ -35,6 +35,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ClassStorage } from './class-storage.ts';
+import { ServiceRegistry, type ServiceQuery, type ServiceRecord, type ServiceScope } from './services.ts';
+import { ResidentServices, type ResidentHost, type ResidentSpec } from './resident.ts';
 import { normalizeTicket, type TicketInit, type TransferTicket } from '../core/ticket.ts';
 import type { HookName } from './agent-shell.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
@@ -44,6 +46,7 @@ import type { ArtifactStore } from '../persistence/artifact-store.ts';
 
 /** What a host needs to reach agents on other hosts (provided by `remote/`). */
 export interface RemoteAgents extends TransferTransport {
+  services(url: string, query: ServiceQuery, timeoutMs: number): Promise<ServiceRecord[]>;
   send(ref: AgentRef, message: MessageInit, options: { oneway: boolean; timeoutMs?: number }): Promise<unknown>;
   create(hostUrl: string, body: CreateAgentRequest): Promise<AgentRef>;
   info(ref: AgentRef): Promise<AgentSummary>;
@@ -114,6 +117,8 @@ class AgentEntry {
   lastState: unknown;
   /** Set once the agent left: its process is stopped when the last in-flight handler returns. */
   stopWhenIdle = false;
+  /** Seconds since epoch of the last delivery start or end (for idle resident services). */
+  lastActivity = Date.now() / 1000;
   /** Set when the agent asked to sleep: deactivation runs once its handlers returned. */
   deactivateWhenIdle: DeactivationRequest | null = null;
   constructor(id: string, agentClass: string, handle: RunnerHandle, state: unknown, createdAt?: number) {
@@ -127,7 +132,17 @@ class AgentEntry {
 
 const STATE_FETCH_TIMEOUT_MS = 2000;
 
-export class Host {
+/** Agents the launch config starts with the host. */
+export interface StartupAgentSpec {
+  agent_class: string;
+  agent_id?: string;
+  /** With an id: skip if active, activate if asleep, else create. @default true */
+  singleton: boolean;
+  state?: unknown;
+  init?: unknown;
+}
+
+export class Host implements ResidentHost {
   readonly name: string;
   readonly root: string;
   readonly meshVersion: string;
@@ -143,7 +158,7 @@ export class Host {
   private address = '';
   private readonly agents = new Map<string, AgentEntry>();
   /** Ids of creations in progress, so a concurrent create with the same id gets 409. */
-  private readonly reserved = new Set<string>();
+  private readonly reserved = new Map<string, string>();
   private readonly runners: Record<RunnerKind, Runner>;
   private readonly processRunner: ProcessRunner;
   private readonly defaultRunner: RunnerKind;
@@ -155,6 +170,8 @@ export class Host {
   private readonly activations = new Map<string, Promise<AgentRef>>();
   private activationTimer: NodeJS.Timeout | undefined;
   private readonly classStorages = new Map<string, ClassStorage>();
+  readonly services = new ServiceRegistry();
+  readonly resident: ResidentServices = new ResidentServices(this);
   private readonly storageQuotaBytes: number | null;
   /** Where agents that left by dispatch went (bounded; for clear 404 messages). */
   private readonly movedTo = new Map<string, AgentRef>();
@@ -183,12 +200,66 @@ export class Host {
   }
 
   /** Called once the HTTP server listens; starts the warm pool and logs `context-start`. */
-  async started(address: string, remote?: RemoteAgents): Promise<void> {
+  /**
+   * Called once the HTTP server listens. Order (as paglets): declare resident services, wake
+   * sleeping agents due at startup, create startup agents, start eager services.
+   */
+  async started(
+    address: string,
+    remote?: RemoteAgents,
+    launch: { residents?: ResidentSpec[]; startupAgents?: StartupAgentSpec[] } = {},
+  ): Promise<void> {
     this.address = address;
     if (remote) this.remote = remote;
     this.processRunner.warm();
+    for (const spec of launch.residents ?? []) this.resident.declare(spec);
     await this.loadInactive();
+    for (const spec of launch.startupAgents ?? []) await this.launchStartupAgent(spec);
+    await this.resident.start();
     this.emit({ kind: 'context-start', data: { version: this.meshVersion, inactive: this.inactive.size } });
+  }
+
+  private async launchStartupAgent(spec: StartupAgentSpec): Promise<void> {
+    const id = spec.agent_id;
+    try {
+      if (id && spec.singleton && this.agents.has(id)) {
+        this.emit({ kind: 'startup-agent-skip', agent_id: id, agent_class: spec.agent_class, data: { reason: 'active' } });
+        return;
+      }
+      if (id && spec.singleton && this.inactive.has(id)) {
+        await this.activate(id, 'startup');
+        this.emit({ kind: 'startup-agent-activate', agent_id: id, agent_class: spec.agent_class });
+        return;
+      }
+      const ref = await this.createAgent({
+        agent_class: spec.agent_class,
+        ...(id ? { agent_id: id } : {}),
+        ...(spec.state !== undefined ? { state: spec.state } : {}),
+        ...(spec.init !== undefined ? { init: spec.init } : {}),
+      });
+      this.emit({ kind: 'startup-agent-create', agent_id: ref.agent_id, agent_class: spec.agent_class });
+    } catch (err) {
+      this.emit({ kind: 'startup-agent-failed', agent_id: id ?? null, agent_class: spec.agent_class, error: (err as Error).message });
+    }
+  }
+
+  isActive(agentId: string): boolean {
+    return this.agents.get(agentId)?.status === 'active';
+  }
+
+  isInactive(agentId: string): boolean {
+    return !this.agents.has(agentId) && this.inactive.has(agentId);
+  }
+
+  idleSeconds(agentId: string): number | null {
+    const e = this.agents.get(agentId);
+    if (!e || e.status !== 'active' || e.mailbox.inFlight > 0 || e.mailbox.queued > 0) return null;
+    return Date.now() / 1000 - e.lastActivity;
+  }
+
+  /** Leases of resident services. */
+  get leases(): ResidentServices {
+    return this.resident;
   }
 
   /** Reads the sleeping agents' index and wakes those due now or marked activate-on-startup. */
@@ -305,7 +376,7 @@ export class Host {
     if (this.agents.has(agentId) || this.reserved.has(agentId) || (this.inactive.has(agentId) && spec.hook !== 'onActivation')) {
       throw new ConflictError(`agent '${agentId}' already exists on host '${this.name}'; dispose it first or pick another agent_id`);
     }
-    this.reserved.add(agentId);
+    this.reserved.set(agentId, spec.agentClass);
     try {
       const runner = this.runners[spec.runner ?? this.defaultRunner];
       const load = {
@@ -327,6 +398,7 @@ export class Host {
         state = (await handle.lifecycle(spec.hook, spec.event)) ?? spec.state;
       } catch (err) {
         await handle.stop(false);
+        this.servicesGone(agentId);
         throw err;
       }
       const entry = new AgentEntry(agentId, spec.agentClass, handle, state, spec.createdAt);
@@ -346,6 +418,7 @@ export class Host {
       if (!error || entry.status !== 'active') return;
       entry.status = 'crashed';
       entry.error = `run() failed: ${error.error_type}: ${error.error}`;
+      this.servicesGone(entry.id);
       this.failQueued(entry, new AgentCrashedError(`agent '${entry.id}' crashed: ${entry.error}`));
       entry.handle.kill();
       this.emit({ kind: 'agent-crashed', agent_id: entry.id, agent_class: entry.agentClass, error: entry.error });
@@ -357,6 +430,7 @@ export class Host {
     entry.status = 'crashed';
     entry.exitcode = code ?? (signal ? -1 : null);
     entry.error = `agent process exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+    this.servicesGone(entry.id);
     this.failQueued(entry, new AgentCrashedError(`agent '${entry.id}' crashed: ${entry.error}`));
     this.emit({
       kind: 'agent-crashed',
@@ -382,6 +456,7 @@ export class Host {
         await this.store!.deleteInactive(agentId);
         this.inactive.delete(agentId);
         this.removeWorkDir(agentId);
+        this.services.unadvertise(agentId);
         this.scheduleActivationTimer();
         this.emit({ kind: 'dispose', agent_id: agentId, agent_class: rec?.agent_class ?? null, data: { active: false } });
         return;
@@ -405,6 +480,7 @@ export class Host {
     }
     this.agents.delete(agentId);
     this.removeWorkDir(agentId);
+    this.servicesGone(agentId);
     this.emit({ kind: 'dispose', agent_id: agentId, agent_class: entry.agentClass, error: hookError });
   }
 
@@ -418,6 +494,9 @@ export class Host {
     const entry = this.agents.get(agentId);
     if (!entry) {
       if (this.inactive.has(agentId)) return this.sendToInactive(agentId, init, oneway, options);
+      if (this.resident.isResident(agentId) && !this.shuttingDown) {
+        return this.resident.ensure(agentId, 'message').then(() => this.sendMessage(agentId, init, oneway, options));
+      }
       return Promise.reject(this.notFound(agentId));
     }
     if (entry.status === 'crashed') {
@@ -477,6 +556,7 @@ export class Host {
       const delivery = mailbox.shift();
       if (!delivery) return;
       mailbox.inFlight++;
+      entry.lastActivity = Date.now() / 1000;
       entry.handle.deliver(delivery.message).then(
         (value) => {
           mailbox.inFlight--;
@@ -495,6 +575,7 @@ export class Host {
   }
 
   private afterDelivery(entry: AgentEntry): void {
+    entry.lastActivity = Date.now() / 1000;
     if (entry.deactivateWhenIdle && entry.mailbox.inFlight === 0 && entry.status === 'active') {
       const request = entry.deactivateWhenIdle;
       entry.deactivateWhenIdle = null;
@@ -548,6 +629,7 @@ export class Host {
       this.indexInactive(record);
       entry.status = 'disposing';
       this.agents.delete(agentId);
+      this.servicesGone(agentId);
       if (entry.mailbox.inFlight === 0) void entry.handle.stop(true);
       else entry.stopWhenIdle = true;
       this.scheduleActivationTimer();
@@ -680,6 +762,58 @@ export class Host {
     return this.store;
   }
 
+  // ---- services --------------------------------------------------------------------------
+
+  /** Advertises a service offered by an active local agent. */
+  advertise(
+    agentId: string,
+    spec: { name: string; capabilities?: string[]; metadata?: Record<string, unknown>; scope?: ServiceScope; ttl?: number | null },
+  ): ServiceRecord {
+    // An agent may advertise from its first hook (onCreation/onArrival/onActivation), while it is starting.
+    const entry = this.agents.get(agentId);
+    if (!(entry?.status === 'active' || (!entry && this.reserved.has(agentId)))) {
+      throw new LifecycleError(`agent '${agentId}' must be active to advertise a service`);
+    }
+    if (!spec.name) throw new ValidationError('a service needs a name');
+    const record = this.services.advertise({
+      name: spec.name,
+      proxy: { host_url: this.address, agent_id: agentId },
+      capabilities: spec.capabilities ?? [],
+      metadata: spec.metadata ?? {},
+      scope: spec.scope ?? 'local',
+      host_name: this.name,
+      host_url: this.address,
+      ttl: spec.ttl ?? null,
+    });
+    this.emit({ kind: 'service-advertise', agent_id: agentId, agent_class: entry?.agentClass ?? null, data: { service_name: spec.name, scope: record.scope } });
+    return record;
+  }
+
+  unadvertise(agentId: string, name?: string): ServiceRecord[] {
+    const removed = this.services.unadvertise(agentId, name);
+    for (const r of removed) this.emit({ kind: 'service-remove', agent_id: agentId, data: { service_name: r.name } });
+    return removed;
+  }
+
+  private servicesGone(agentId: string): void {
+    for (const r of this.services.agentGone(agentId)) this.emit({ kind: 'service-remove', agent_id: agentId, data: { service_name: r.name } });
+  }
+
+  /**
+   * Service records: this host's (any scope) and, with `mesh`, the mesh-scoped records of every
+   * online peer, asked in parallel with a short timeout (an unreachable peer is skipped).
+   */
+  async lookupServices(query: ServiceQuery & { mesh?: boolean }, timeoutMs = 1000): Promise<ServiceRecord[]> {
+    const { mesh, ...q } = query;
+    const local = this.services.lookup({ ...q, scope: q.scope === 'mesh' && !mesh ? 'mesh' : undefined });
+    if (!mesh || !this.remote) return local;
+    const peers = this.directory.availableHosts({ onlineOnly: true, includeSelf: false });
+    const remote = await Promise.all(
+      peers.map((p) => this.remote!.services(p.url, { ...q, scope: 'mesh' }, timeoutMs).catch(() => [] as ServiceRecord[])),
+    );
+    return [...local, ...remote.flat()];
+  }
+
   // ---- mobility --------------------------------------------------------------------------
 
   private transport(): TransferTransport {
@@ -758,6 +892,7 @@ export class Host {
     entry.status = 'disposing';
     this.agents.delete(entry.id);
     this.removeWorkDir(entry.id);
+    this.servicesGone(entry.id);
     this.movedTo.set(entry.id, ref);
     if (this.movedTo.size > 10_000) this.movedTo.delete(this.movedTo.keys().next().value!);
     for (const d of entry.mailbox.drain()) {
@@ -982,13 +1117,23 @@ export class Host {
         else setImmediate(() => void this.deactivate(callerId, request).catch(() => {}));
         return null;
       }
-      case 'storage':
-        return this.storageCall(this.require(callerId).agentClass, args);
+      case 'storage': {
+        // Also during the first hook, before the agent is in the table.
+        const agentClass = this.agents.get(callerId)?.agentClass ?? this.reserved.get(callerId);
+        if (agentClass === undefined) throw this.notFound(callerId);
+        return this.storageCall(agentClass, args);
+      }
       case 'workdir': {
         const dir = this.workDirOf(callerId);
         await mkdir(dir, { recursive: true });
         return dir;
       }
+      case 'advertise':
+        return this.advertise(callerId, args as Parameters<Host['advertise']>[1]);
+      case 'unadvertise':
+        return this.unadvertise(callerId, args.name as string | undefined);
+      case 'services':
+        return this.lookupServices(args as ServiceQuery & { mesh?: boolean });
       case 'hosts':
         return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });
       case 'host-online':
@@ -1020,6 +1165,7 @@ export class Host {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     if (this.activationTimer) clearTimeout(this.activationTimer);
+    this.resident.stop();
     await Promise.allSettled([...this.activations.values()]);
     // Every active agent goes to sleep and comes back when the host starts again.
     await Promise.allSettled([...this.agents.values()].map((entry) => this.stopForShutdown(entry)));
@@ -1033,7 +1179,8 @@ export class Host {
     if (entry.status === 'active' && this.store) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), SHUTDOWN_DEACTIVATE_MS)));
-      const request = { reason: 'shutdown', source: 'host', policy: { activate_on_startup: true } };
+      // Resident providers are started (eager) or created on use (lazy) by the launch config.
+      const request = { reason: 'shutdown', source: 'host', policy: { activate_on_startup: !this.resident.isResident(entry.id) } };
       const outcome = await Promise.race([this.deactivate(entry.id, request).then(() => 'ok' as const, (err: Error) => err), timedOut]);
       clearTimeout(timer);
       if (outcome === 'ok') return;

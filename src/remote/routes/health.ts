@@ -11,6 +11,7 @@ export const CAPABILITIES = {
   events: ['list'],
   hosts: ['list', 'join'],
   messages: ['mailbox', 'priority', 'oneway', 'future'],
+  services: ['list', 'mesh', 'advertise', 'leases', 'contracts'],
   artifacts: ['upload', 'download', 'list', 'delete'],
 } as const;
 
