@@ -124,6 +124,25 @@ export interface AgentStorage {
   status(): Promise<{ root: string; used_bytes: number; quota_bytes: number | null; available_bytes: number | null }>;
 }
 
+/** A file that belongs to an agent and travels with it (see registerFile). */
+export interface RegisteredFile {
+  name: string;
+  mode: 'copy' | 'move';
+  source_host_name: string;
+  source_host_url: string;
+  source_path: string;
+  source_created_at: number;
+  source_modified_at: number;
+  size_bytes: number;
+  sha256: string;
+  current_host_name: string;
+  current_host_url: string;
+  /** Where the file is now (in the agent's work dir after a move). */
+  current_path: string;
+  status: 'registered' | 'available' | 'failed';
+  last_error: string | null;
+}
+
 /** A service record as agents and clients see it. */
 export interface ServiceInfo {
   name: string;
@@ -169,6 +188,15 @@ export interface AgentContext {
   unadvertise(name?: string): Promise<ServiceInfo[]>;
   /** Looks services up on this host, or across the mesh. */
   findServices(name?: string, options?: FindServicesOptions): Promise<ServiceInfo[]>;
+  /**
+   * Registers a file that travels with this agent on dispatch, clone and retract; it is
+   * materialized in the agent's new work dir before arrival hooks. `move` deletes the
+   * source once the target accepted the agent (clones always copy).
+   */
+  registerFile(path: string, options?: { name?: string; mode?: 'copy' | 'move' }): Promise<RegisteredFile>;
+  /** This agent's registered files, with their current paths. */
+  files(): Promise<RegisteredFile[]>;
+  unregisterFile(name: string): Promise<boolean>;
   /** This agent's scratch directory (created on first use; kept while it sleeps, removed when it leaves). */
   workDir(): Promise<string>;
   /** A handle on another agent (by id on this host, or by a full ref). */

@@ -39,4 +39,6 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX artifacts_owner ON artifacts(owner_agent_id);
   `,
+  // 2: registered files of sleeping agents
+  `ALTER TABLE inactive_agents ADD COLUMN files TEXT NOT NULL DEFAULT '[]';`,
 ];

@@ -73,11 +73,11 @@ export class SqliteStore implements Store {
 
   private writeInactive(r: InactiveRecord): void {
     this.stmt(
-      `INSERT INTO inactive_agents (agent_id, agent_class, state, policy, request, deactivated_at, created_at, activate_at, activate_on_startup)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO inactive_agents (agent_id, agent_class, state, policy, request, deactivated_at, created_at, activate_at, activate_on_startup, files)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(agent_id) DO UPDATE SET agent_class=excluded.agent_class, state=excluded.state, policy=excluded.policy,
          request=excluded.request, deactivated_at=excluded.deactivated_at, created_at=excluded.created_at,
-         activate_at=excluded.activate_at, activate_on_startup=excluded.activate_on_startup`,
+         activate_at=excluded.activate_at, activate_on_startup=excluded.activate_on_startup, files=excluded.files`,
     ).run(
       r.agent_id,
       r.agent_class,
@@ -88,6 +88,7 @@ export class SqliteStore implements Store {
       r.created_at,
       r.policy.activate_at,
       r.policy.activate_on_startup ? 1 : 0,
+      JSON.stringify(r.files ?? []),
     );
   }
 
@@ -100,6 +101,7 @@ export class SqliteStore implements Store {
       request: JSON.parse(row.request as string) as Record<string, unknown>,
       deactivated_at: row.deactivated_at as number,
       created_at: row.created_at as number,
+      files: JSON.parse((row.files as string | undefined) ?? '[]') as unknown[],
     };
   }
 

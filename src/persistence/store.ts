@@ -20,6 +20,8 @@ export interface InactiveRecord {
   request: Record<string, unknown>;
   deactivated_at: number;
   created_at: number;
+  /** Registered files (FileRef objects) that belong to the agent. */
+  files?: unknown[];
 }
 
 export interface QueuedMessage {

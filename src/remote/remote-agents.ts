@@ -1,7 +1,8 @@
 /** Lets a host reach agents on other hosts over HTTP (used for agent-to-agent calls). */
 import type { AgentSummary } from '../core/agent.ts';
 import type { Envelope } from '../core/envelope.ts';
-import { AgentNotFoundError } from '../core/errors.ts';
+import { AgentNotFoundError, TransferError } from '../core/errors.ts';
+import type { FileRef } from '../runtime/registered-files.ts';
 import type { AgentRef, MessageInit } from '../core/message.ts';
 import type { TargetProfile } from '../core/ticket.ts';
 import type { CreateAgentRequest, RemoteAgents } from '../runtime/host.ts';
@@ -41,6 +42,17 @@ export class HttpRemoteAgents implements RemoteAgents {
   }
   services(url: string, query: ServiceQuery, timeoutMs: number): Promise<ServiceRecord[]> {
     return this.client(url).services(query, { timeoutMs }) as Promise<ServiceRecord[]>;
+  }
+  async shipFile(url: string, file: FileRef, ownerAgentId: string): Promise<string> {
+    const ref = await this.client(url).uploadArtifact(file.current_path, { name: file.name, owner: ownerAgentId });
+    if (ref.sha256 !== file.sha256) {
+      await this.client(url).deleteArtifact(ref.artifact_id).catch(() => {});
+      throw new TransferError(`registered file '${file.name}' changed while it was shipped`);
+    }
+    return ref.artifact_id;
+  }
+  async deleteArtifact(url: string, artifactId: string): Promise<void> {
+    await this.client(url).deleteArtifact(artifactId);
   }
   async profile(url: string, timeoutMs: number): Promise<TargetProfile> {
     const h = await this.client(url).health({ timeoutMs });

@@ -13,6 +13,7 @@ import type {
   AgentStorage,
   CreateAgentOptions,
   FindServicesOptions,
+  RegisteredFile,
   ServiceInfo,
   MoveTarget,
   RunnerKind,
@@ -46,7 +47,10 @@ export type HostCallMethod =
   | 'workdir'
   | 'advertise'
   | 'unadvertise'
-  | 'services';
+  | 'services'
+  | 'register-file'
+  | 'files'
+  | 'unregister-file';
 
 export interface LoadSpec {
   agentId: string;
@@ -200,6 +204,15 @@ class ShellContext implements AgentContext {
       ...(options.capability !== undefined ? { capability: options.capability } : {}),
       mesh: options.scope === 'mesh',
     })) as ServiceInfo[];
+  }
+  async registerFile(path: string, options: { name?: string; mode?: 'copy' | 'move' } = {}): Promise<RegisteredFile> {
+    return (await this.bridge.call('register-file', { path, ...options })) as RegisteredFile;
+  }
+  async files(): Promise<RegisteredFile[]> {
+    return (await this.bridge.call('files', {})) as RegisteredFile[];
+  }
+  async unregisterFile(name: string): Promise<boolean> {
+    return (await this.bridge.call('unregister-file', { name })) as boolean;
   }
   async workDir(): Promise<string> {
     return (await this.bridge.call('workdir', {})) as string;

@@ -37,6 +37,8 @@ import { tmpdir } from 'node:os';
 import { ClassStorage } from './class-storage.ts';
 import { ServiceRegistry, type ServiceQuery, type ServiceRecord, type ServiceScope } from './services.ts';
 import { ResidentServices, type ResidentHost, type ResidentSpec } from './resident.ts';
+import { describeFile, materializeFiles, type FileMode, type FileRef, type ShippedFile } from './registered-files.ts';
+import { createReadStream } from 'node:fs';
 import { normalizeTicket, type TicketInit, type TransferTicket } from '../core/ticket.ts';
 import type { HookName } from './agent-shell.ts';
 import { ProcessRunner, type ProcessRunnerOptions } from './process-runner.ts';
@@ -46,6 +48,9 @@ import type { ArtifactStore } from '../persistence/artifact-store.ts';
 
 /** What a host needs to reach agents on other hosts (provided by `remote/`). */
 export interface RemoteAgents extends TransferTransport {
+  /** Uploads a file to `url` as a transit artifact (sha256 checked there); resolves to its id. */
+  shipFile(url: string, file: FileRef, ownerAgentId: string): Promise<string>;
+  deleteArtifact(url: string, artifactId: string): Promise<void>;
   services(url: string, query: ServiceQuery, timeoutMs: number): Promise<ServiceRecord[]>;
   send(ref: AgentRef, message: MessageInit, options: { oneway: boolean; timeoutMs?: number }): Promise<unknown>;
   create(hostUrl: string, body: CreateAgentRequest): Promise<AgentRef>;
@@ -117,6 +122,8 @@ class AgentEntry {
   lastState: unknown;
   /** Set once the agent left: its process is stopped when the last in-flight handler returns. */
   stopWhenIdle = false;
+  /** Files registered by the agent; they travel with it. */
+  files: FileRef[] = [];
   /** Seconds since epoch of the last delivery start or end (for idle resident services). */
   lastActivity = Date.now() / 1000;
   /** Set when the agent asked to sleep: deactivation runs once its handlers returned. */
@@ -158,7 +165,7 @@ export class Host implements ResidentHost {
   private address = '';
   private readonly agents = new Map<string, AgentEntry>();
   /** Ids of creations in progress, so a concurrent create with the same id gets 409. */
-  private readonly reserved = new Map<string, string>();
+  private readonly reserved = new Map<string, { agentClass: string; files: FileRef[] }>();
   private readonly runners: Record<RunnerKind, Runner>;
   private readonly processRunner: ProcessRunner;
   private readonly defaultRunner: RunnerKind;
@@ -365,6 +372,7 @@ export class Host implements ResidentHost {
     hook: HookName;
     event: Record<string, unknown>;
     createdAt?: number;
+    files?: FileRef[];
   }): Promise<AgentEntry> {
     if (this.shuttingDown) throw new HostShuttingDownError(`host '${this.name}' is shutting down`);
     const { agentId } = spec;
@@ -376,7 +384,7 @@ export class Host implements ResidentHost {
     if (this.agents.has(agentId) || this.reserved.has(agentId) || (this.inactive.has(agentId) && spec.hook !== 'onActivation')) {
       throw new ConflictError(`agent '${agentId}' already exists on host '${this.name}'; dispose it first or pick another agent_id`);
     }
-    this.reserved.set(agentId, spec.agentClass);
+    this.reserved.set(agentId, { agentClass: spec.agentClass, files: spec.files ?? [] });
     try {
       const runner = this.runners[spec.runner ?? this.defaultRunner];
       const load = {
@@ -402,6 +410,7 @@ export class Host implements ResidentHost {
         throw err;
       }
       const entry = new AgentEntry(agentId, spec.agentClass, handle, state, spec.createdAt);
+      entry.files = spec.files ?? [];
       this.agents.set(agentId, entry);
       this.movedTo.delete(agentId);
       handle.onExit((info) => this.onProcessExit(entry, info.code, info.signal));
@@ -619,6 +628,7 @@ export class Host implements ResidentHost {
         request: request as unknown as Record<string, unknown>,
         deactivated_at: Date.now() / 1000,
         created_at: entry.createdAt,
+        files: entry.files,
       };
       const pending = entry.mailbox.drain();
       await store.putInactive(
@@ -667,6 +677,7 @@ export class Host implements ResidentHost {
         hook: 'onActivation',
         event,
         createdAt: record.created_at,
+        files: (record.files ?? []) as FileRef[],
       });
     } catch (err) {
       this.emit({ kind: 'activate-failed', agent_id: agentId, agent_class: record.agent_class, error: (err as Error).message, data: { reason } });
@@ -830,6 +841,45 @@ export class Host implements ResidentHost {
     });
   }
 
+  /**
+   * Re-hashes the agent's registered files and uploads each to the target as a transit
+   * artifact. On failure the artifacts already uploaded are deleted and the move is cancelled.
+   */
+  private async shipFiles(entry: AgentEntry, url: string): Promise<ShippedFile[]> {
+    const shipped: ShippedFile[] = [];
+    try {
+      for (const f of entry.files) {
+        const fresh = await describeFile(f.current_path, { name: f.name, mode: f.mode }, { name: this.name, url: this.address }).catch((err: Error) => {
+          throw new TransferError(`registered file '${f.name}' (${f.current_path}) cannot be shipped: ${err.message}`);
+        });
+        const ref: FileRef = { ...f, size_bytes: fresh.size_bytes, sha256: fresh.sha256, source_modified_at: fresh.source_modified_at };
+        const id = this.isLocal(url) ? await this.shipLocally(ref, entry.id) : await this.requireRemote().shipFile(url, ref, entry.id);
+        shipped.push({ ...ref, transit_artifact_id: id });
+      }
+      return shipped;
+    } catch (err) {
+      await this.dropShipped(url, shipped);
+      throw err;
+    }
+  }
+
+  private async shipLocally(file: FileRef, owner: string): Promise<string> {
+    if (!this.artifacts) throw new TransferError('this host has no artifact store for registered files');
+    const rec = await this.artifacts.upload(createReadStream(file.current_path), { name: file.name, owner_agent_id: owner, sha256: file.sha256, size: file.size_bytes });
+    return rec.artifact_id;
+  }
+
+  private async dropShipped(url: string, shipped: ShippedFile[]): Promise<void> {
+    for (const f of shipped) {
+      await (this.isLocal(url) ? this.artifacts?.delete(f.transit_artifact_id) : this.remote?.deleteArtifact(url, f.transit_artifact_id))?.catch(() => {});
+    }
+  }
+
+  /** After the target accepted a dispatched agent: `move` sources outside the work dir go. */
+  private async deleteMovedSources(files: FileRef[]): Promise<void> {
+    for (const f of files) if (f.mode === 'move') await rm(f.current_path, { force: true }).catch(() => {});
+  }
+
   private envelope(kind: EnvelopeKind, entry: AgentEntry, agentId: string, state: unknown, ticket: TransferTicket, targetUrl: string, targetName: string | null): Envelope {
     return {
       kind,
@@ -874,7 +924,16 @@ export class Host implements ResidentHost {
       const state = await entry.handle.lifecycle(reason === 'retract' ? 'onReverting' : 'onDispatching', event);
       entry.lastState = state;
       const envelope = this.envelope(reason, entry, agentId, state, ticket, url, profile.name);
-      const ref = await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+      const shipped = await this.shipFiles(entry, url);
+      envelope.metadata.registered_files = shipped;
+      let ref: AgentRef;
+      try {
+        ref = await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+      } catch (err) {
+        await this.dropShipped(url, shipped);
+        throw err;
+      }
+      await this.deleteMovedSources(entry.files);
       this.departed(entry, ref);
       this.emit({ kind: reason, agent_id: agentId, agent_class: entry.agentClass, data: event });
       return ref;
@@ -923,7 +982,16 @@ export class Host implements ResidentHost {
     };
     const state = await entry.handle.lifecycle('onCloning', event);
     const envelope = this.envelope('clone', entry, cloneId, state, ticket, url, profileName);
-    const ref = local ? await this.arrive(envelope) : await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+    // A clone always copies its files: the source keeps them whatever their mode.
+    const shipped = await this.shipFiles(entry, url);
+    envelope.metadata.registered_files = shipped;
+    let ref: AgentRef;
+    try {
+      ref = local ? await this.arrive(envelope) : await transferWithRetries(this.transport(), url, envelope, ticket, fail);
+    } catch (err) {
+      await this.dropShipped(url, shipped);
+      throw err;
+    }
     await entry.handle.lifecycle('onCloned', event).catch(() => {});
     this.emit({ kind: 'clone', agent_id: agentId, agent_class: entry.agentClass, data: event });
     return ref;
@@ -953,13 +1021,25 @@ export class Host implements ResidentHost {
           target_host_address: this.address,
           reason: envelope.kind,
         };
-    const entry = await this.startAgent({
-      agentId: envelope.agent_id,
-      agentClass: envelope.agent_class,
-      state: envelope.state,
-      hook,
-      event,
-    });
+    // Registered files land in the new work dir before any arrival hook runs.
+    const shipped = (envelope.metadata.registered_files ?? []) as ShippedFile[];
+    if (shipped.length && !this.artifacts) throw new TransferError(`host '${this.name}' has no artifact store for registered files`);
+    const workDir = this.workDirOf(envelope.agent_id);
+    const files = shipped.length ? await materializeFiles(shipped, workDir, this.artifacts!, { name: this.name, url: this.address }) : [];
+    let entry: AgentEntry;
+    try {
+      entry = await this.startAgent({
+        agentId: envelope.agent_id,
+        agentClass: envelope.agent_class,
+        state: envelope.state,
+        hook,
+        event,
+        files,
+      });
+    } catch (err) {
+      if (files.length) await rm(workDir, { recursive: true, force: true });
+      throw err;
+    }
     this.emit({
       kind: isClone ? 'clone-arrival' : 'arrival',
       agent_id: entry.id,
@@ -1119,7 +1199,7 @@ export class Host implements ResidentHost {
       }
       case 'storage': {
         // Also during the first hook, before the agent is in the table.
-        const agentClass = this.agents.get(callerId)?.agentClass ?? this.reserved.get(callerId);
+        const agentClass = this.agents.get(callerId)?.agentClass ?? this.reserved.get(callerId)?.agentClass;
         if (agentClass === undefined) throw this.notFound(callerId);
         return this.storageCall(agentClass, args);
       }
@@ -1134,6 +1214,22 @@ export class Host implements ResidentHost {
         return this.unadvertise(callerId, args.name as string | undefined);
       case 'services':
         return this.lookupServices(args as ServiceQuery & { mesh?: boolean });
+      case 'register-file': {
+        const entry = this.agents.get(callerId);
+        if (!entry) throw this.notFound(callerId);
+        const ref = await describeFile(String(args.path), { name: args.name as string | undefined, mode: args.mode as FileMode | undefined }, { name: this.name, url: this.address });
+        entry.files = [...entry.files.filter((f) => f.name !== ref.name), ref];
+        return ref;
+      }
+      case 'files':
+        return this.agents.get(callerId)?.files ?? this.reserved.get(callerId)?.files ?? [];
+      case 'unregister-file': {
+        const entry = this.agents.get(callerId);
+        if (!entry) throw this.notFound(callerId);
+        const before = entry.files.length;
+        entry.files = entry.files.filter((f) => f.name !== args.name);
+        return entry.files.length < before;
+      }
       case 'hosts':
         return this.directory.availableHosts(args as { onlineOnly?: boolean; includeSelf?: boolean });
       case 'host-online':

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentNotFoundError, TransferError } from 'taglets';
 import { HostClient } from 'taglets/client';
@@ -205,6 +208,49 @@ describe('large states', () => {
       await Promise.all([moved.dispose(), copy.dispose()]);
     });
   }
+});
+
+describe('registered files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'taglets-files-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copy and move files travel with dispatch, are in place before onArrival, and move deletes the source after acceptance', async () => {
+    const copySrc = join(dir, 'keep.txt');
+    const moveSrc = join(dir, 'move.txt');
+    writeFileSync(copySrc, 'copied bytes');
+    writeFileSync(moveSrc, 'moved bytes');
+    const p = await a.createAgent('./mobile-agents.js#FileCarrier', { agentId: 'f1' });
+    await p.send('register', { path: copySrc, mode: 'copy' });
+    const reg = (await p.send('register', { path: moveSrc, mode: 'move' })) as { sha256: string; status: string };
+    assert.equal(reg.status, 'registered');
+    assert.equal(reg.sha256, createHash('sha256').update('moved bytes').digest('hex'));
+    const moved = await p.dispatch(beta.url);
+    assert.deepEqual((await moved.send('seen')) as string[], ['keep.txt:true', 'move.txt:true']);
+    assert.equal(await moved.send('read', { name: 'move.txt' }), 'moved bytes');
+    const files = (await moved.send('files')) as { name: string; status: string; current_host_url: string; current_path: string }[];
+    assert.ok(files.every((f) => f.status === 'available' && f.current_host_url === beta.url));
+    assert.ok(existsSync(copySrc), 'copy source kept');
+    assert.ok(!existsSync(moveSrc), 'move source deleted after acceptance');
+    // A clone copies them again; nothing is left in transit.
+    const copy = await moved.clone(gamma.url);
+    assert.equal(await copy.send('read', { name: 'keep.txt' }), 'copied bytes');
+    assert.ok(existsSync(files[0]!.current_path), 'the source keeps its files on clone');
+    assert.deepEqual(await b.listArtifacts(), [], 'transit artifacts deleted on the target');
+    await Promise.all([moved.dispose(), copy.dispose()]);
+    await waitFor(() => !existsSync(files[0]!.current_path));
+  });
+
+  it('a refused arrival keeps move sources and leaves no transit artifact', async () => {
+    const src = join(dir, 'stay.txt');
+    writeFileSync(src, 'stay');
+    const p = await a.createAgent('./mobile-agents.js#FileCarrierNoLanding', { agentId: 'f2' });
+    await p.send('register', { path: src, mode: 'move' });
+    await assert.rejects(p.dispatch(beta.url), TransferError);
+    assert.ok(existsSync(src));
+    assert.deepEqual(await b.listArtifacts(), []);
+    await assert.rejects(p.send('register', { path: join(dir, 'missing.txt') }), /not a readable regular file/);
+    await p.dispose();
+  });
 });
 
 describe('CLI', () => {
