@@ -10,26 +10,13 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
+import type { RegisteredFile } from '../core/agent.ts';
 import { TransferError, ValidationError } from '../core/errors.ts';
 
-export type FileMode = 'copy' | 'move';
+export type FileMode = RegisteredFile['mode'];
 
-export interface FileRef {
-  name: string;
-  mode: FileMode;
-  source_host_name: string;
-  source_host_url: string;
-  source_path: string;
-  source_created_at: number;
-  source_modified_at: number;
-  size_bytes: number;
-  sha256: string;
-  current_host_name: string;
-  current_host_url: string;
-  current_path: string;
-  status: 'registered' | 'available' | 'failed';
-  last_error: string | null;
-}
+/** A registered file's record (the authoring API's RegisteredFile). */
+export type FileRef = RegisteredFile;
 
 /** A file in transit: its ref plus the artifact that carries it to the target. */
 export interface ShippedFile extends FileRef {
