@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { decode, encode } from '../core/codec.ts';
 import { ENVELOPE_CONTENT_TYPE, encodeEnvelope, type Envelope } from '../core/envelope.ts';
 import type { TicketInit } from '../core/ticket.ts';
+import type { HostEvent } from '../runtime/events.ts';
 import { RemoteHostError, TimeoutError, errorFromWire, isWireError } from '../core/errors.ts';
 import { Message, type AgentRef, type MessageInit } from '../core/message.ts';
 import type { ArtifactRef } from '../core/artifact.ts';
@@ -379,18 +380,8 @@ export interface MeshJoinReply {
   hosts: MeshHost[];
 }
 
-export interface HostEventRecord {
-  event_id: number;
-  kind: string;
-  host_name: string;
-  host_address: string;
-  timestamp: number;
-  agent_id: string | null;
-  agent_class: string | null;
-  message_id: string | null;
-  data: unknown;
-  error: string | null;
-}
+/** An event of a host's log as clients read it (kinds may be newer than this client knows). */
+export type HostEventRecord = Omit<HostEvent, 'kind'> & { kind: string };
 
 export interface SendOptions extends CallOptions {
   priority?: number;
