@@ -583,14 +583,16 @@ export class Host implements ResidentHost {
     }
   }
 
+  private deactivateFailed(entry: AgentEntry, err: Error): void {
+    this.emit({ kind: 'deactivate-failed', agent_id: entry.id, agent_class: entry.agentClass, error: err.message });
+  }
+
   private afterDelivery(entry: AgentEntry): void {
     entry.lastActivity = Date.now() / 1000;
     if (entry.deactivateWhenIdle && entry.mailbox.inFlight === 0 && entry.status === 'active') {
       const request = entry.deactivateWhenIdle;
       entry.deactivateWhenIdle = null;
-      this.deactivate(entry.id, request).catch((err: unknown) =>
-        this.emit({ kind: 'deactivate-failed', agent_id: entry.id, agent_class: entry.agentClass, error: (err as Error).message }),
-      );
+      this.deactivate(entry.id, request).catch((err: Error) => this.deactivateFailed(entry, err));
       return;
     }
     if (entry.stopWhenIdle) {
@@ -1194,7 +1196,7 @@ export class Host implements ResidentHost {
         const request = normalizeRequest({ reason: 'deactivate', source: 'self', policy: (args.policy as Partial<DeactivationPolicy>) ?? null, metadata: (args.metadata as Record<string, unknown>) ?? {} });
         // Sleep once the handler that asked has returned, so its last changes are kept.
         if (entry.mailbox.inFlight > 0) entry.deactivateWhenIdle = request;
-        else setImmediate(() => void this.deactivate(callerId, request).catch(() => {}));
+        else setImmediate(() => void this.deactivate(callerId, request).catch((err: Error) => this.deactivateFailed(entry, err)));
         return null;
       }
       case 'storage': {

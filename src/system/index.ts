@@ -7,6 +7,7 @@
  * | `taglets/system#ServerInfoAgent` | `server-info` v1: load, df, plist, summary | lazy, mesh, idle 30 s |
  * | `taglets/system#MeshInfoAgent` | `mesh-info` v1: snapshot, landscape, sync, select | eager, mesh |
  * | `taglets/system#UserInfoAgent` | `user-info` v1: notify, stream | lazy, local, idle 30 s |
+ * | `taglets/system#ComputeSlotsAgent` | `compute-slots` v1: candidate_hosts, request_slot, release_slot, scheduler_status, sync_scheduler_status, cancel_slot_requests | eager, mesh |
  *
  * ```ts
  * import { HostClient } from 'taglets/client';
@@ -56,3 +57,5 @@ export const SYSTEM_SERVICE_IDS = {
   meshInfo: 'service.mesh-info',
   userInfo: 'service.user-info',
 } as const;
+export { ComputeSlotsAgent } from './compute-slots/agent.ts';
+export { COMPUTE_SLOTS_AGENT_ID, ComputeSlotsContract } from './compute-slots/contract.ts';
