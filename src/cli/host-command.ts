@@ -1,7 +1,6 @@
 /** `taglets host`: run a host in the foreground until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { defaultPersistenceDir, startHost } from '../host.ts';
 import type { HostEvent } from '../runtime/events.ts';
 import { CliError } from './output.ts';
 import { parseSize } from './units.ts';
@@ -151,6 +150,9 @@ Prints one line once ready:
         throw new CliError(`--max-body-size: ${(err as Error).message}`);
       }
       const artifactLimits = parseArtifactFlags(flags);
+      // Loaded here, not at the top: the host runtime (fastify, SQLite, …) doubles the start-up
+      // time of every other CLI command, which never needs it.
+      const { defaultPersistenceDir, startHost } = await import('../host.ts');
       const persistenceDir = resolve(flags.persistenceDir ?? defaultPersistenceDir(flags.name));
       let running;
       try {
