@@ -3,7 +3,12 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { registerAgentsCommand } from './agents-command.ts';
+import { registerArtifactsCommand } from './artifacts-command.ts';
+import { registerExamplesCommand } from './examples-command.ts';
 import { registerHostCommand } from './host-command.ts';
+import { registerJobsCommand } from './jobs-command.ts';
+import { registerMeshCommand } from './mesh-command.ts';
+import { registerSysCommand } from './sys-command.ts';
 import { EXIT_ERROR, reportError, setColor } from './output.ts';
 
 const program = new Command('taglets')
@@ -23,6 +28,10 @@ Examples:
   $ taglets host --name alpha --port 8765
   $ taglets agents create ./agents/counter.js#Counter
   $ taglets agents ls --json
+  $ taglets mesh summary
+  $ taglets sys load
+  $ taglets jobs status
+  $ taglets examples file push ./a.txt --remote beta --dest /tmp/
 
 Exit codes: 0 ok, 1 empty or partial result, 2 error.`,
   );
@@ -33,6 +42,11 @@ program.hook('preAction', (cmd) => {
 
 registerHostCommand(program);
 registerAgentsCommand(program);
+registerArtifactsCommand(program);
+registerMeshCommand(program);
+registerExamplesCommand(program);
+registerSysCommand(program);
+registerJobsCommand(program);
 
 const argv = process.argv;
 const wantsJson = argv.includes('--json');
