@@ -97,6 +97,11 @@ export async function spawnHost(options: SpawnHostOptions = {}): Promise<Spawned
       clearTimeout(timer);
       reject(new Error(`host '${name}' exited with code ${code} before it was ready; stderr: ${stderr}`));
     });
+  }).catch(async (err: unknown) => {
+    // The caller gets no handle to stop, so clean up here: no stray process or temp dir.
+    await exited;
+    if (ownDir) rmSync(persistenceDir, { recursive: true, force: true });
+    throw err;
   });
   return {
     name,

@@ -84,6 +84,8 @@ export async function buildServer(host: Host, options: ServerOptions = {}): Prom
 
   const defaultJson = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
+  // Only JSON (and the binary types routes register themselves): text/plain is a 415, not a 422.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     // An empty JSON body means "no options" (e.g. POST /agents/{id}/dispose).
     if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, {});
