@@ -5,17 +5,8 @@ import { clampPriority } from '../core/message.ts';
 import { entryClient, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, colors, parseJsonFlag, printJson, printTable } from './output.ts';
 import { formatDuration } from './units.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags; its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 function statusOf(a: AgentSummary): string {
   if (a.crashed) return colors.red(`crashed${a.exitcode !== null ? ` (${a.exitcode})` : ''}`);

@@ -6,17 +6,8 @@ import type { ProgressCallback } from '../remote/artifact-client.ts';
 import { entryClient, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize } from './units.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags; its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 /** Transfers at least this big show a progress line (only on a terminal, never with --json). */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;

@@ -21,17 +21,8 @@ import type { FinishedUsage, QueueEntry } from '../system/compute-slots/types.ts
 import { entryClient, timeoutMs, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, EXIT_ERROR, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize, parseSize } from './units.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags (and the command); its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]), cmd as never);
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 /** The agent id of the compute-slots service on every host. */
 export const COMPUTE_SLOTS_SERVICE_ID = 'service.compute-slots';

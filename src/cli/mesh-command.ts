@@ -4,17 +4,8 @@ import type { MeshHost } from '../core/agent.ts';
 import { entryClient, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize, parseSize } from './units.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags; its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 /** A host as listed by the CLI: the ref plus its age on the entry host's clock. */
 export type ListedHost = MeshHost & { age_s: number };

@@ -12,17 +12,8 @@ import type { ServerInfoDf, ServerInfoLoad, ServerInfoPlist, ServerInfoSummary }
 import { entryClient, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, EXIT_ERROR, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize } from './units.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags; its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 /** The agent id of the server-info service on every host. */
 export const SERVER_INFO_AGENT_ID = 'service.server-info';
