@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { AgentSummary } from '../core/agent.ts';
 import { clampPriority } from '../core/message.ts';
-import { entryClient, type GlobalFlags } from './entry.ts';
+import { entryClient } from './entry.ts';
 import { CliError, EXIT_EMPTY, colors, parseJsonFlag, printJson, printTable } from './output.ts';
 import { formatDuration } from './units.ts';
 import { act } from './act.ts';

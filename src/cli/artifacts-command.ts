@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ArtifactNotFoundError } from '../core/errors.ts';
 import type { ArtifactRef } from '../core/artifact.ts';
 import type { ProgressCallback } from '../remote/artifact-client.ts';
-import { entryClient, type GlobalFlags } from './entry.ts';
+import { entryClient } from './entry.ts';
 import { CliError, EXIT_EMPTY, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize } from './units.ts';
 import { act } from './act.ts';
