@@ -132,6 +132,10 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
   private worker: Promise<void> | undefined;
   /** A grant arrived while the worker was busy: run again if the job is RUNNING by then. */
   private again = false;
+  /** Counts grant and redirect messages, so a slot reply that raced with one cannot undo it. */
+  private signals = 0;
+  /** This copy dispatched the job elsewhere: it must not start work again. */
+  private moved = false;
 
   /** The job's work. Runs only after a slot was granted; the lease is released afterwards. */
   abstract runComputeJob(): void | Promise<void>;
@@ -211,7 +215,7 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
         this.worker = undefined;
         const again = this.again;
         this.again = false;
-        if (again && this.state.compute_status === 'RUNNING') this.startWorker();
+        if (again && !this.moved && (this.state.compute_status === 'RUNNING' || this.state.compute_status === 'PLACING')) this.startWorker();
       });
   }
 
@@ -267,7 +271,7 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
     }
     const here = trim(this.hostUrl);
     if (s.selected_host_url && trim(s.selected_host_url) !== here) {
-      await this.dispatch(s.selected_host_url);
+      await this.moveTo(s.selected_host_url);
       return;
     }
     if (here === trim(s.home_host_url) && !s.allow_home_compute && !s.selected_host_url) {
@@ -284,15 +288,25 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
           ? reply.selected
           : usable[selectionIndex(this.computeJobId(), Math.min(3, usable.length))]!;
       s.selected_host_url = selected.status.host_url;
-      await this.dispatch(selected.status.host_url);
+      await this.moveTo(selected.status.host_url);
       return;
     }
     await this.requestLocalSlot();
   }
 
+  /** Dispatches the job; this copy is stale afterwards (unless the target was this host). */
+  private async moveTo(url: string): Promise<void> {
+    const handle = await this.dispatch(url);
+    if (trim(handle.ref.host_url) !== trim(this.hostUrl)) this.moved = true;
+  }
+
   private async requestLocalSlot(): Promise<void> {
     const s = this.state;
+    const signals = this.signals;
     const reply = (await this.slots().call('request_slot', { slot: this.slotRequest() }, { timeoutMs: s.scheduler_timeout_seconds * 1000 })) as SlotDecisionReply;
+    // A queued request can be granted (or redirected) before its `sleep` reply is read here:
+    // the message already moved the job on (the worker runs again for it), so ignore the reply.
+    if (this.signals !== signals) return;
     s.slot_request_id = reply.request_id;
     switch (reply.decision) {
       case 'run_now':
@@ -300,7 +314,7 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
         return this.compute();
       case 'redirect':
         this.recordRedirect(reply);
-        await this.dispatch(reply.host_url);
+        await this.moveTo(reply.host_url);
         return;
       case 'sleep':
         s.compute_status = 'WAITING_FOR_SLOT';
@@ -372,12 +386,14 @@ export abstract class ComputeJobAgent<S extends ComputeJobState = ComputeJobStat
       case 'compute_slot_granted': {
         const reply = message.args.reply as SlotDecisionReply;
         if (this.state.compute_status === 'RUNNING' || this.state.compute_status === 'COMPLETED') return { ok: true };
+        this.signals++;
         this.recordGrant(reply);
         this.startWorker();
         return { ok: true };
       }
       case 'compute_slot_redirect': {
         if (this.state.compute_status === 'RUNNING' || this.state.compute_status === 'COMPLETED') return { ok: true };
+        this.signals++;
         this.recordRedirect(message.args.reply as SlotDecisionReply);
         this.startWorker();
         return { ok: true };
