@@ -23,7 +23,7 @@ export interface SpawnHostOptions {
   /** Extra CLI flags for `taglets host`. */
   args?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Milliseconds to wait for the ready line. @default 15000 */
+  /** Milliseconds to wait for the ready line (a bound for loaded CI machines, not a target). @default 60000 */
   readyTimeoutMs?: number;
   /** Keep this persistence dir instead of a fresh temp dir. */
   persistenceDir?: string;
@@ -83,7 +83,7 @@ export async function spawnHost(options: SpawnHostOptions = {}): Promise<Spawned
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`host '${name}' did not print its ready line in time; stderr: ${stderr}`));
-    }, options.readyTimeoutMs ?? 15_000);
+    }, options.readyTimeoutMs ?? 60_000);
     const onData = (): void => {
       const m = READY.exec(stdout);
       if (m) {

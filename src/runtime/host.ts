@@ -632,12 +632,16 @@ export class Host implements ResidentHost {
         created_at: entry.createdAt,
         files: entry.files,
       };
+      // Messages that arrived while it was going to sleep: if they may wake it, they wake it
+      // again once it sleeps (their senders get real replies); otherwise they are stored.
       const pending = entry.mailbox.drain();
+      const redeliver = policy.activate_on_message && !this.shuttingDown;
+      const stored = redeliver ? [] : pending;
       await store.putInactive(
         record,
-        pending.map((d) => ({ message_id: d.message.message_id!, message: d.message as unknown as Record<string, unknown> })),
+        stored.map((d) => ({ message_id: d.message.message_id!, message: d.message as unknown as Record<string, unknown> })),
       );
-      for (const d of pending) d.resolve(new QueuedReceipt(d.message.message_id!));
+      for (const d of stored) d.resolve(new QueuedReceipt(d.message.message_id!));
       this.indexInactive(record);
       entry.status = 'disposing';
       this.agents.delete(agentId);
@@ -646,6 +650,9 @@ export class Host implements ResidentHost {
       else entry.stopWhenIdle = true;
       this.scheduleActivationTimer();
       this.emit({ kind: 'deactivate', agent_id: agentId, agent_class: entry.agentClass, data: { request, policy } });
+      if (redeliver) {
+        for (const d of pending) this.sendMessage(agentId, d.message, d.message.message_type === 'oneway').then(d.resolve, d.reject);
+      }
       return { host_url: this.address, agent_id: agentId };
     } catch (err) {
       if (entry.status === 'moving') {

@@ -56,6 +56,7 @@ export const SYSTEM_SERVICE_IDS = {
   serverInfo: 'service.server-info',
   meshInfo: 'service.mesh-info',
   userInfo: 'service.user-info',
+  computeSlots: 'service.compute-slots',
 } as const;
 export { ComputeSlotsAgent } from './compute-slots/agent.ts';
 export { COMPUTE_SLOTS_AGENT_ID, ComputeSlotsContract } from './compute-slots/contract.ts';

@@ -281,12 +281,12 @@ describe('taglets sys', () => {
 });
 
 describe('bundled launch config', () => {
-  it('declares server-info (lazy), mesh-info (eager) and user-info (lazy) as resident services', async () => {
+  it('declares server-info (lazy), mesh-info (eager), user-info (lazy) and compute-slots (eager) as resident services', async () => {
     const host = await spawnHost({ name: 'sys-launch', args: QUIET, launch: true });
     extra.push(host);
     const c = client(host);
     const names = (await c.services()).map((r) => r.name).sort();
-    assert.deepEqual(names, ['mesh-info', 'server-info', 'user-info']);
+    assert.deepEqual(names, ['compute-slots', 'mesh-info', 'server-info', 'user-info']);
     await waitFor(async () => (await c.listAgents()).some((a) => a.agent_id === 'service.mesh-info' && a.active), 10_000);
     assert.ok(!(await c.listAgents()).some((a) => a.agent_id === 'service.server-info'), 'lazy: not created before use');
     const r = await runCli(['--entry', host.url, '--json', 'sys', 'summary']);

@@ -57,7 +57,7 @@ describe('bundled launch config', () => {
   const path = new URL('../../launch/default-launch.toml', import.meta.url);
   const config = parseLaunchConfig(readFileSync(path, 'utf8'), path.pathname);
 
-  it('declares server-info, mesh-info and user-info as documented', () => {
+  it('declares server-info, mesh-info, user-info and compute-slots as documented', () => {
     assert.equal(config.configId, 'taglets-default-launch');
     const byService = Object.fromEntries(config.residents.map((r) => [r.service, r]));
     assert.deepEqual(
@@ -66,6 +66,7 @@ describe('bundled launch config', () => {
         'server-info': ['taglets/system#ServerInfoAgent', 'service.server-info', 'lazy', 'mesh', 30],
         'mesh-info': ['taglets/system#MeshInfoAgent', 'service.mesh-info', 'eager', 'mesh', 0],
         'user-info': ['taglets/system#UserInfoAgent', 'service.user-info', 'lazy', 'local', 30],
+        'compute-slots': ['taglets/system#ComputeSlotsAgent', 'service.compute-slots', 'eager', 'mesh', 0],
       },
     );
   });

@@ -56,6 +56,8 @@ export class ComputeSlotsAgent extends Agent<ComputeSlotsState> {
   static override runner = 'inline' as const;
   static override concurrency = 64;
   static override defaultState: ComputeSlotsState = { profile: '', settings: {} };
+  static readonly contract = ComputeSlotsContract;
+  static readonly defaultScope = 'mesh' as const;
 
   private ctx!: SchedulerContext;
   private sched!: SchedulerState;
@@ -104,7 +106,7 @@ export class ComputeSlotsAgent extends Agent<ComputeSlotsState> {
   }
 
   override async run(): Promise<void> {
-    await advertiseContract(this as unknown as Agent<object>, ComputeSlotsContract, 'mesh');
+    await advertiseContract(this as unknown as Agent<object>, ComputeSlotsContract, ComputeSlotsAgent.defaultScope);
   }
 
   // ---- state ---------------------------------------------------------------------------
