@@ -26,6 +26,7 @@ import { Mailbox } from './mailbox.ts';
 import { preflight, transferWithRetries, type TransferFailure, type TransferTransport } from './mobility.ts';
 import type { Envelope, EnvelopeKind } from '../core/envelope.ts';
 import {
+  normalizePolicy,
   normalizeRequest,
   type DeactivationPolicy,
   type DeactivationRequest,
@@ -1035,6 +1036,16 @@ export class Host implements ResidentHost {
     if (shipped.length && !this.artifacts) throw new TransferError(`host '${this.name}' has no artifact store for registered files`);
     const workDir = this.workDirOf(envelope.agent_id);
     const files = shipped.length ? await materializeFiles(shipped, workDir, this.artifacts!, { name: this.name, url: this.address }) : [];
+    if (envelope.metadata.transfer_ticket?.arrival_mode === 'inactive') {
+      try {
+        await this.arriveAsleep(envelope, files);
+      } catch (err) {
+        if (files.length) await rm(workDir, { recursive: true, force: true });
+        throw err;
+      }
+      this.emit({ kind: isClone ? 'clone-arrival' : 'arrival', agent_id: envelope.agent_id, agent_class: envelope.agent_class, data: { ...event, active: false } });
+      return { host_url: this.address, agent_id: envelope.agent_id };
+    }
     let entry: AgentEntry;
     try {
       entry = await this.startAgent({
@@ -1056,6 +1067,28 @@ export class Host implements ResidentHost {
       data: { ...event, active: true },
     });
     return { host_url: this.address, agent_id: entry.id };
+  }
+
+  /** `arrival_mode: 'inactive'`: the agent is stored asleep (default policy) instead of started. */
+  private async arriveAsleep(envelope: Envelope, files: FileRef[]): Promise<void> {
+    const id = envelope.agent_id;
+    if (!isValidAgentId(id)) throw new ValidationError(`agent_id '${id}' is invalid`);
+    if (this.agents.has(id) || this.reserved.has(id) || this.inactive.has(id)) {
+      throw new ConflictError(`agent '${id}' already exists on host '${this.name}'`);
+    }
+    const record: InactiveRecord = {
+      agent_id: id,
+      agent_class: envelope.agent_class,
+      state: envelope.state,
+      policy: normalizePolicy(null),
+      request: normalizeRequest({ reason: `${envelope.kind}-arrival`, source: 'transfer' }) as unknown as Record<string, unknown>,
+      deactivated_at: Date.now() / 1000,
+      created_at: envelope.created_at,
+      files,
+    };
+    await this.requireStore().putInactive(record);
+    this.indexInactive(record);
+    this.scheduleActivationTimer();
   }
 
   // ---- queries ---------------------------------------------------------------------------

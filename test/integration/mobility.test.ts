@@ -147,6 +147,20 @@ describe('dispatch', () => {
   });
 });
 
+describe('arrival_mode inactive', () => {
+  it('stores the agent asleep on the target; a message wakes it there with its state', async () => {
+    const p = await a.createAgent(TRAVELLER, { agentId: 'z1' });
+    await p.send('inc');
+    const moved = await p.dispatch({ destination: beta.url, arrival_mode: 'inactive' });
+    const info = await moved.info();
+    assert.equal(info.active, false);
+    assert.ok((await b.events()).some((e) => e.kind === 'arrival' && e.agent_id === 'z1' && (e.data as { active: boolean }).active === false));
+    assert.equal(await moved.send('inc'), 2, 'woken by the message with its state');
+    assert.ok(((await moved.send('trail')) as string[]).some((t) => t === 'dispatching:alpha->beta'));
+    await moved.dispose();
+  });
+});
+
 describe('clone', () => {
   it('copies to another host with onCloning/onCloned on the source and onClone on the copy', async () => {
     const p = await a.createAgent(TRAVELLER, { agentId: 'c1', init: 'orig' });
