@@ -79,8 +79,4 @@ export {
 } from './core/errors.ts';
 export type { WireError } from './core/errors.ts';
 export { VERSION } from './version.ts';
-export { CONTRACT_METADATA_KEY, ServiceContract, ServiceHandle, defineContract } from './services/contract.ts';
-export type { ContractMessage, MessageTarget, OperationSpec, ServiceFinder } from './services/contract.ts';
-/** TypeBox, for contract schemas: `Type.Object({ name: Type.String() })`. */
-export { default as Type } from 'typebox';
-export type { Static, TSchema } from 'typebox';
+// Typed service contracts live in `taglets/services` (they load TypeBox).

@@ -3,7 +3,7 @@
 // Run against a host:
 //   node examples/patterns/operation.ts [HOST_URL]
 // It creates a key-value agent, finds it through its contract, calls it, and disposes it.
-import { Type, defineContract } from 'taglets';
+import { Type, defineContract } from 'taglets/services';
 import { HostClient } from 'taglets/client';
 import { OperationAgent, OperationClient, type OperationHandlers } from 'taglets/patterns';
 

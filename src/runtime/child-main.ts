@@ -89,3 +89,6 @@ process.on('SIGINT', () => {});
 process.on('disconnect', () => process.exit(0));
 process.title = 'taglet:idle';
 send({ t: 'ready', pid: process.pid });
+// While idle in the warm pool, load the authoring API agents import, so creating an agent
+// only pays for the agent's own module.
+setImmediate(() => void import('../index.ts').catch(() => {}));

@@ -41,6 +41,8 @@ class Child {
   readonly ready: Promise<void>;
   uses = 0;
   exited = false;
+  /** Whether the child has said it is ready. */
+  isReady = false;
   exitInfo: ExitInfo | undefined;
   bridge: HostBridge | undefined;
   private nextId = 1;
@@ -66,7 +68,10 @@ class Child {
       });
       this.proc.once('error', reject);
     });
-    this.ready.catch(() => {});
+    this.ready.then(
+      () => (this.isReady = true),
+      () => {},
+    );
     this.proc.on('message', (msg: ChildToHost) => this.onMessage(msg));
     this.proc.on('exit', (code, signal) => {
       this.exited = true;
@@ -208,7 +213,9 @@ class ProcessHandle implements RunnerHandle {
         /* fall through: retire it */
       }
     }
-    await this.runner.retire(this.child);
+    // The agent is gone for the host once this returns; the process is reaped in the background
+    // (close() still waits for every retiring child).
+    void this.runner.retire(this.child);
   }
   kill(): void {
     this.child.clearExitListeners();
@@ -285,14 +292,15 @@ export class ProcessRunner implements Runner {
 
   private acquire(): Child {
     this.lastDemand = Date.now();
-    let child = this.idle.shift();
-    if (!child) {
-      // Demand outran the pool: keep more children warm from now on.
+    // Prefer a child that is ready now over one still starting.
+    const readyAt = this.idle.findIndex((c) => c.isReady);
+    let child = readyAt >= 0 ? this.idle.splice(readyAt, 1)[0] : this.idle.shift();
+    if (!child || !child.isReady) {
+      // Demand outran the pool (no child ready): keep more children warm from now on.
       this.targetIdle = Math.min(this.maxIdle, this.targetIdle + 1);
-      child = this.spawn();
-    } else if (child.uses > 0) {
-      this.reused++;
     }
+    if (!child) child = this.spawn();
+    else if (child.uses > 0) this.reused++;
     this.busy.add(child);
     setImmediate(() => this.fill());
     return child;
