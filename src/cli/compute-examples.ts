@@ -14,7 +14,7 @@
 import { existsSync, closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Option, type Command } from 'commander';
+import { Option } from 'commander';
 import type { AgentRef } from '../core/message.ts';
 import type { CollectorSummary, JobReport } from '../compute/collector.ts';
 import { computeJobKey, createResultCollector, mapLimit, newGroupId, submitComputeJobGroup } from '../compute/job-group.ts';
@@ -24,6 +24,7 @@ import { entryClient, type GlobalFlags } from './entry.ts';
 import type { ExampleRegistrar } from './examples-command.ts';
 import { CliError, EXIT_EMPTY, EXIT_ERROR, EXIT_OK, colors, printJson, printTable } from './output.ts';
 import { parseSize } from './units.ts';
+import { act } from './act.ts';
 
 /** `examples/compute/` of this taglets checkout (dist/cli/ -> ../../examples/compute/). */
 export const COMPUTE_EXAMPLES_DIR = fileURLToPath(new URL('../../examples/compute/', import.meta.url));
@@ -37,14 +38,6 @@ function exampleClass(file: string, exportName: string): string {
   return `${pathToFileURL(path).href}#${exportName}`;
 }
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 function intFlag(flag: string, text: string, min: number): number {
   const n = Number(text);

@@ -24,17 +24,8 @@ import type { HostClient } from '../remote/client.ts';
 import { registerAnalysisExample, registerPiExample } from './compute-examples.ts';
 import { entryClient, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_ERROR, EXIT_OK, colors, printJson } from './output.ts';
+import { act } from './act.ts';
 
-type Action = (globals: GlobalFlags, ...rest: never[]) => Promise<number | void>;
-
-/** Runs an action with the merged global flags; its return value is the exit code. */
-function act(fn: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const code = await fn(cmd.optsWithGlobals<GlobalFlags>(), ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
-  };
-}
 
 /** Adds one example (sub)command to `taglets examples`. */
 export type ExampleRegistrar = (examples: Command) => void;

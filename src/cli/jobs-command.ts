@@ -22,6 +22,7 @@ import { entryClient, timeoutMs, type GlobalFlags } from './entry.ts';
 import { CliError, EXIT_EMPTY, EXIT_ERROR, colors, printJson, printTable } from './output.ts';
 import { formatDuration, formatSize, parseSize } from './units.ts';
 import { act } from './act.ts';
+import { formatCpuList } from '../system/compute-slots/cpu-list.ts';
 
 
 /** The agent id of the compute-slots service on every host. */
@@ -135,16 +136,7 @@ const hostLabel = (h: HostTarget): string => h.name ?? h.url;
 
 /** `0,1,2,3,6` → `0-3,6` (empty → `-`). */
 export function formatCpuIds(ids: readonly number[] | null | undefined): string {
-  if (!ids || ids.length === 0) return '-';
-  const sorted = [...new Set(ids)].sort((x, y) => x - y);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
+  return !ids || ids.length === 0 ? '-' : formatCpuList(ids);
 }
 
 const size = (n: number | null | undefined): string | null => (typeof n === 'number' && Number.isFinite(n) ? formatSize(Math.max(0, n)) : null);

@@ -9,37 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cpuCount, loadAverage, readMemory, volumeUsage } from '../metrics.ts';
 import { parsePidStat } from '../proc.ts';
+import { formatCpuList, parseCpuList } from './cpu-list.ts';
 import type { HostSample, UsageSample } from './types.ts';
+
+export { formatCpuList, parseCpuList };
 
 const execFileAsync = promisify(execFile);
 const CLOCK_TICKS = 100;
 const PAGE = 4096;
-
-/** Parses a CPU list such as `0-3,6` into ids. */
-export function parseCpuList(text: string): number[] {
-  const ids: number[] = [];
-  for (const part of text.trim().split(',')) {
-    if (!part) continue;
-    const [a, b] = part.split('-').map(Number);
-    if (a === undefined || !Number.isInteger(a)) continue;
-    const end = b !== undefined && Number.isInteger(b) ? b : a;
-    for (let i = a; i <= end; i++) ids.push(i);
-  }
-  return ids;
-}
-
-/** `0,1,2,3,6` → `0-3,6`. */
-export function formatCpuList(ids: readonly number[]): string {
-  const sorted = [...new Set(ids)].sort((x, y) => x - y);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
 
 /** The CPU ids this process may run on (Linux affinity mask), or null when unknown. */
 export function ownCpuIds(): number[] | null {
