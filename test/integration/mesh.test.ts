@@ -136,7 +136,8 @@ describe('gossip from one seed (no multicast)', () => {
         30_000,
         200,
       );
-      assert.match(entry.error ?? '', /mesh contact failed: .*ECONNREFUSED|stale mesh peer/);
+      // Refused connection, a 503 while it was closing, or staleness: all say why it is offline.
+      assert.match(entry.error ?? '', /mesh contact failed: |stale mesh peer/);
     }
     // Still listed (offline) with all hosts, but not among the online ones.
     assert.ok(!(await onlineUrls(seed.url)).includes(gone.url));
