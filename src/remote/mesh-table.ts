@@ -44,6 +44,8 @@ interface Entry {
   error: string | null;
   /** Our clock (ms) when it went offline. */
   offlineSince: number | null;
+  /** Our clock when our own contact with it last failed (cleared by any accepted report). */
+  contactFailedAt?: number | null;
 }
 
 /** A host that went offline in a sweep. */
@@ -149,6 +151,10 @@ export class MeshTable {
     const heartbeat = heartbeatOf(ref);
     const known = this.entries.get(ref.url);
     if (known && heartbeat <= known.heartbeat) return false;
+    // Direct evidence beats hearsay: a host our own contact just failed to reach is not revived
+    // by a relay (which may carry a heartbeat from just before it stopped) until the stale window
+    // passed; the host itself contacting us still brings it back at once.
+    if (known?.contactFailedAt != null && this.now() - known.contactFailedAt < this.staleAfterMs) return false;
     this.entries.set(ref.url, { ref, heartbeat, refreshedAt: this.now(), online: true, error: null, offlineSince: null });
     return true;
   }
@@ -160,6 +166,7 @@ export class MeshTable {
     entry.online = false;
     entry.error = error;
     entry.offlineSince ??= this.now();
+    entry.contactFailedAt = this.now();
   }
 
   /** Drops an entry (e.g. the host now announces another mesh version). */

@@ -151,6 +151,18 @@ describe('MeshTable staleness and failures', () => {
     assert.equal(t.get('http://127.0.0.1:9001')!.error, null);
   });
 
+  it('after our own contact failed, a relayed newer heartbeat does not revive the host within the stale window', () => {
+    const { c, t } = table();
+    t.observeDirect(ref('a', 9001, { heartbeat: 100 }));
+    t.markFailed('http://127.0.0.1:9001', 'mesh contact failed: ECONNREFUSED');
+    c.advance(1000);
+    assert.equal(t.observeGossip(ref('a', 9001, { heartbeat: 101 })), false, 'hearsay from just before it stopped');
+    assert.equal(t.get('http://127.0.0.1:9001')!.online, false);
+    c.advance(10_000);
+    assert.equal(t.observeGossip(ref('a', 9001, { heartbeat: 112 })), true, 'later news counts again');
+    assert.equal(t.get('http://127.0.0.1:9001')!.online, true);
+  });
+
   it('a failed contact marks offline with the error; same-heartbeat gossip does not revive it', () => {
     const { t } = table();
     t.observeDirect(ref('a', 9001, { heartbeat: 100 }));
